@@ -1,0 +1,29 @@
+"""User-facing errors: one clear line, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, NoReturn
+
+
+class UserError(Exception):
+    """A problem with the user's input (a file, a folder or a parameter), not a bug."""
+
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with the user-error code."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_USER_ERROR)
+
+
+def run_cli(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; a ``UserError`` becomes one line on stderr, not a traceback."""
+    try:
+        main()
+    except UserError as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        fail("interrupted")

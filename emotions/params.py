@@ -1,0 +1,234 @@
+"""Typed, validated parameters: ``params.yaml`` is read once per stage, and a bad value names its key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Protocol, TypeVar
+
+import yaml
+
+from emotions.errors import UserError
+
+PARAMS_FILE = Path("params.yaml")
+
+
+class _Section:
+    """Reads one section's keys, checking each and remembering which were read."""
+
+    def __init__(self, raw: Mapping[str, Any], name: str) -> None:
+        value = raw.get(name)
+        if value is None:
+            raise UserError(f"{name}: missing section in params.yaml")
+        if not isinstance(value, Mapping):
+            raise UserError(f"{name}: must be a mapping of keys, got {value!r}")
+        self._values = value
+        self._name = name
+        self._read: set[str] = set()
+
+    def _get(self, key: str) -> Any:
+        self._read.add(key)
+        if key not in self._values:
+            raise UserError(f"{self._name}.{key}: missing key in params.yaml")
+        return self._values[key]
+
+    def _bad(self, key: str, wanted: str, value: Any) -> UserError:
+        return UserError(f"{self._name}.{key}: must be {wanted}, got {value!r}")
+
+    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self._get(key)
+        wanted = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+        if maximum is not None:
+            wanted += f" and <= {maximum}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(key, wanted, value)
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise self._bad(key, wanted, value)
+        return value
+
+    def fraction(self, key: str, allow_zero: bool = False) -> float:
+        """A number strictly between 0 and 1 (or 0 itself, where ``allow_zero``)."""
+        value = self._get(key)
+        wanted = "a number in [0, 1)" if allow_zero else "a number in (0, 1)"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._bad(key, wanted, value)
+        low_ok = value >= 0 if allow_zero else value > 0
+        if not (low_ok and value < 1):
+            raise self._bad(key, wanted, value)
+        return float(value)
+
+    def positive(self, key: str) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self._bad(key, "a number > 0", value)
+        return float(value)
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self._get(key)
+        if value not in choices:
+            raise self._bad(key, "one of " + ", ".join(choices), value)
+        return str(value)
+
+    def path(self, key: str) -> Path:
+        value = self._get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self._bad(key, "a path", value)
+        return Path(value)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """A non-empty list of distinct names usable as folder names."""
+        value = self._get(key)
+        if not isinstance(value, list) or len(value) < 2:
+            raise self._bad(key, "a list of at least two class names", value)
+        for name in value:
+            if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
+                raise self._bad(key, "a list of folder names", name)
+        duplicates = sorted({n for n in value if value.count(n) > 1})
+        if duplicates:
+            raise UserError(f"{self._name}.{key}: duplicate class name {duplicates[0]!r}")
+        return tuple(value)
+
+    def finish(self) -> None:
+        """Reject keys nobody reads: a typo must not be silently ignored."""
+        unknown = sorted(set(self._values) - self._read)
+        if unknown:
+            raise UserError(f"{self._name}.{unknown[0]}: unknown key in params.yaml")
+
+
+@dataclass(frozen=True)
+class DataParams:
+    SECTION: ClassVar[str] = "data"
+    source: Path
+    new: Path
+    classes: tuple[str, ...]
+
+    @classmethod
+    def read(cls, s: _Section) -> DataParams:
+        return cls(source=s.path("source"), new=s.path("new"), classes=s.names("classes"))
+
+
+@dataclass(frozen=True)
+class SampleParams:
+    """The synthetic demo data set that a fresh clone trains on."""
+
+    SECTION: ClassVar[str] = "sample"
+    classes: tuple[str, ...]
+    per_class: int
+    new_per_class: int
+    image_size: int
+    seed: int
+
+    @classmethod
+    def read(cls, s: _Section) -> SampleParams:
+        return cls(
+            classes=s.names("classes"),
+            per_class=s.integer("per_class", minimum=3),
+            new_per_class=s.integer("new_per_class", minimum=0),
+            image_size=s.integer("image_size", minimum=16),
+            seed=s.integer("seed", minimum=0),
+        )
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    SECTION: ClassVar[str] = "prepare"
+    image_size: int
+    on_bad_image: str  # "skip" lists a bad file in the manifest; "error" stops
+
+    @classmethod
+    def read(cls, s: _Section) -> PrepareParams:
+        return cls(
+            image_size=s.integer("image_size", minimum=8, maximum=1024),
+            on_bad_image=s.choice("on_bad_image", ("skip", "error")),
+        )
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    SECTION: ClassVar[str] = "split"
+    val_fraction: float
+    test_fraction: float
+    seed: int
+
+    @classmethod
+    def read(cls, s: _Section) -> SplitParams:
+        val = s.fraction("val_fraction")
+        test = s.fraction("test_fraction")
+        if val + test >= 1:
+            raise UserError(
+                f"split.val_fraction + split.test_fraction: must sum to less than 1, got {val + test:g}"
+            )
+        return cls(val_fraction=val, test_fraction=test, seed=s.integer("seed", minimum=0))
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    SECTION: ClassVar[str] = "model"
+    conv1_filters: int
+    conv2_filters: int
+    kernel_size: int
+    dense_units: int
+    dropout: float
+
+    @classmethod
+    def read(cls, s: _Section) -> ModelParams:
+        return cls(
+            conv1_filters=s.integer("conv1_filters", minimum=1),
+            conv2_filters=s.integer("conv2_filters", minimum=1),
+            kernel_size=s.integer("kernel_size", minimum=1, maximum=7),
+            dense_units=s.integer("dense_units", minimum=1),
+            dropout=s.fraction("dropout", allow_zero=True),
+        )
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    SECTION: ClassVar[str] = "train"
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+    @classmethod
+    def read(cls, s: _Section) -> TrainParams:
+        return cls(
+            epochs=s.integer("epochs", minimum=1),
+            batch_size=s.integer("batch_size", minimum=1),
+            learning_rate=s.positive("learning_rate"),
+            seed=s.integer("seed", minimum=0),
+        )
+
+
+class _SectionParams(Protocol):
+    SECTION: ClassVar[str]
+
+    @classmethod
+    def read(cls, s: _Section) -> Any: ...
+
+
+Params = TypeVar("Params", bound=_SectionParams)
+
+
+def read_yaml(path: Path = PARAMS_FILE) -> Mapping[str, Any]:
+    """The raw params file; a missing or malformed file is a user error naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: parameters file not found (run from the project root)") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise UserError(f"{path}: not valid YAML{line}") from None
+    if not isinstance(raw, Mapping):
+        raise UserError(f"{path}: must be a mapping of sections")
+    return raw
+
+
+def load(kind: type[Params], raw: Mapping[str, Any] | None = None) -> Params:
+    """Read and validate one section into its typed, frozen object."""
+    section = _Section(read_yaml() if raw is None else raw, kind.SECTION)
+    params = kind.read(section)
+    section.finish()
+    return params

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+from emotions import params
+from emotions.errors import UserError
+from tests.conftest import TINY_PARAMS
+
+
+def load_with(section: type, change: dict | None = None, remove: str | None = None):
+    raw = copy.deepcopy(TINY_PARAMS)
+    for dotted, value in (change or {}).items():
+        name, key = dotted.split(".")
+        raw[name][key] = value
+    if remove:
+        name, key = remove.split(".")
+        del raw[name][key]
+    return params.load(section, raw)
+
+
+def test_valid_sections_become_typed_frozen_objects() -> None:
+    train = load_with(params.TrainParams)
+    assert train == params.TrainParams(epochs=1, batch_size=8, learning_rate=0.01, seed=0)
+    with pytest.raises(AttributeError):
+        train.epochs = 3  # type: ignore[misc]
+    data = load_with(params.DataParams)
+    assert data.classes == ("angry", "happy", "sad") and data.source == Path("data/raw")
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "message"),
+    [
+        (params.TrainParams, {"train.epochs": 0}, "train.epochs: must be an integer >= 1, got 0"),
+        (params.TrainParams, {"train.epochs": 2.5}, "train.epochs: must be an integer >= 1, got 2.5"),
+        (params.TrainParams, {"train.batch_size": 0}, "train.batch_size: must be an integer >= 1, got 0"),
+        (params.TrainParams, {"train.learning_rate": 0}, "train.learning_rate: must be a number > 0"),
+        (params.SplitParams, {"split.val_fraction": 0}, "split.val_fraction: must be a number in (0, 1), got 0"),
+        (params.SplitParams, {"split.test_fraction": 1.5}, "split.test_fraction: must be a number in (0, 1)"),
+        (params.SplitParams, {"split.val_fraction": 0.5, "split.test_fraction": 0.5}, "must sum to less than 1"),
+        (params.PrepareParams, {"prepare.image_size": 4}, "prepare.image_size: must be an integer >= 8"),
+        (params.PrepareParams, {"prepare.on_bad_image": "ignore"}, "prepare.on_bad_image: must be one of skip, error"),
+        (params.DataParams, {"data.classes": ["sad", "happy", "sad"]}, "data.classes: duplicate class name 'sad'"),
+        (params.DataParams, {"data.classes": ["sad"]}, "data.classes: must be a list of at least two class names"),
+        (params.ModelParams, {"model.dropout": 1.0}, "model.dropout: must be a number in [0, 1)"),
+        (params.TrainParams, {"train.epoch": 3}, "train.epoch: unknown key in params.yaml"),
+    ],
+)
+def test_bad_values_name_the_key(section: type, change: dict, message: str) -> None:
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_with(section, change)
+
+
+def test_missing_key_and_section_are_named() -> None:
+    with pytest.raises(UserError, match=r"^train\.seed: missing key in params.yaml$"):
+        load_with(params.TrainParams, remove="train.seed")
+    with pytest.raises(UserError, match=r"^model: missing section in params.yaml$"):
+        params.load(params.ModelParams, {"train": {}})
+
+
+def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="params.yaml: parameters file not found"):
+        params.read_yaml(tmp_path / "params.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: [1\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"bad.yaml: not valid YAML at line \d+"):
+        params.read_yaml(bad)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotions import splitting
+from emotions.errors import UserError
+
+CLASSES = ("a", "b", "c")
+
+
+def labels() -> np.ndarray:
+    return np.repeat(np.arange(3), [40, 100, 60])
+
+
+def test_parts_are_disjoint_complete_and_stratified() -> None:
+    split = splitting.stratified_split(labels(), CLASSES, 0.15, 0.15, seed=1)
+    everything = np.concatenate(list(split.values()))
+    assert len(everything) == 200 and len(np.unique(everything)) == 200
+    for part, fraction in (("val", 0.15), ("test", 0.15), ("train", 0.7)):
+        counts = np.bincount(labels()[split[part]], minlength=3)
+        np.testing.assert_allclose(counts, np.array([40, 100, 60]) * fraction, atol=1)
+
+
+def test_same_seed_same_split_other_seed_other_split() -> None:
+    a = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=7)
+    b = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=7)
+    c = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=8)
+    assert all(np.array_equal(a[p], b[p]) for p in splitting.PARTS)
+    assert not np.array_equal(a["test"], c["test"])
+
+
+def test_too_few_images_in_a_class_is_named() -> None:
+    tiny = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    with pytest.raises(UserError, match=r"split: class 'b' has 2 images, too few"):
+        splitting.stratified_split(tiny, CLASSES, 0.2, 0.2, seed=0)
+
+
+def test_save_and_load(tmp_path: Path) -> None:
+    split = splitting.stratified_split(labels(), CLASSES, 0.1, 0.1, seed=0)
+    splitting.save(split, tmp_path / "split.json")
+    loaded = splitting.load(tmp_path / "split.json")
+    assert all(np.array_equal(split[p], loaded[p]) for p in splitting.PARTS)
+    with pytest.raises(UserError, match="split not found"):
+        splitting.load(tmp_path / "none.json")
