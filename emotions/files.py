@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` (same suffix); it replaces ``target`` only on success."""
@@ -17,6 +23,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; outputs are ordinary ones
     try:
         yield tmp
         os.replace(tmp, target)
@@ -34,6 +41,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; it replaces ``target`` whole, only on success."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if target.exists():

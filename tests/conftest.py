@@ -29,7 +29,7 @@ def shape_image(kind: int, size: int = 24, seed: int = 0) -> np.ndarray:
     c = size // 2 + int(rng.integers(-2, 3))
     r = size // 3
     if kind == 0:
-        cv2.circle(image, (c, c), r, 220, -1)
+        cv2.circle(image, (c, c), r, 220, 2)
     elif kind == 1:
         cv2.rectangle(image, (c - r, c - r), (c + r, c + r), 220, -1)
     else:

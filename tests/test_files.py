@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,13 @@ def test_atomic_path_keeps_previous_file_on_failure(tmp_path: Path) -> None:
             raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
+    write_text(tmp_path / "a.txt", "x")
+    with atomic_dir(tmp_path / "d") as tmp:
+        (tmp / "b.txt").write_text("y")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~mask

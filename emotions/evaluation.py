@@ -1,0 +1,90 @@
+"""Scoring predictions against true labels: metrics, the text report and the confusion-matrix plot data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report, precision_recall_fscore_support
+
+from emotions.files import write_text
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "classification_report.txt"
+CONFUSION_FILE = "confusion.csv"
+PER_CLASS_FILE = "per_class.csv"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    classes: tuple[str, ...]
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+    def metrics(self) -> dict[str, object]:
+        """Accuracy, macro and per-class precision/recall/F1: what `dvc metrics show` lists."""
+        labels = list(range(len(self.classes)))
+        precision, recall, f1, support = precision_recall_fscore_support(
+            self.y_true, self.y_pred, labels=labels, zero_division=0
+        )
+        macro = precision_recall_fscore_support(
+            self.y_true, self.y_pred, labels=labels, average="macro", zero_division=0
+        )
+        return {
+            "accuracy": round(float(accuracy_score(self.y_true, self.y_pred)), 4),
+            "macro_precision": round(float(macro[0]), 4),
+            "macro_recall": round(float(macro[1]), 4),
+            "macro_f1": round(float(macro[2]), 4),
+            "test_images": int(len(self.y_true)),
+            "per_class": {
+                name: {
+                    "precision": round(float(precision[i]), 4),
+                    "recall": round(float(recall[i]), 4),
+                    "f1": round(float(f1[i]), 4),
+                    "support": int(support[i]),
+                }
+                for i, name in enumerate(self.classes)
+            },
+        }
+
+    def text_report(self) -> str:
+        return classification_report(
+            self.y_true,
+            self.y_pred,
+            labels=list(range(len(self.classes))),
+            target_names=list(self.classes),
+            digits=4,
+            zero_division=0,
+        )
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_reports(evaluation: Evaluation, out_dir: Path) -> dict[str, object]:
+    """Write the metrics, the text report, and the per-image and per-class tables DVC plots draw."""
+    metrics = evaluation.metrics()
+    names = evaluation.classes
+    write_text(out_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    write_text(out_dir / REPORT_FILE, evaluation.text_report())
+    write_text(
+        out_dir / CONFUSION_FILE,
+        _csv(["actual", "predicted"], [(names[t], names[p]) for t, p in zip(evaluation.y_true, evaluation.y_pred)]),
+    )
+    per_class = metrics["per_class"]
+    assert isinstance(per_class, dict)
+    write_text(
+        out_dir / PER_CLASS_FILE,
+        _csv(["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]),
+    )
+    return metrics

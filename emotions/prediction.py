@@ -1,0 +1,119 @@
+"""Classifying new images with the trained model, and showing the results to people and programs."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from emotions import bundle
+from emotions.imaging import BadImage, is_image_file, load_image
+
+BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One input's result: the top label and every class's probability, or why it failed."""
+
+    path: str
+    label: str | None = None
+    probabilities: dict[str, float] | None = None
+    error: str | None = None
+
+
+def expand_inputs(items: Sequence[str]) -> list[tuple[Path, str | None]]:
+    """Files, folders (searched recursively for images) and glob patterns, each with an error or None."""
+    found: list[tuple[Path, str | None]] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            images = sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p))
+            found += [(p, None) for p in images] or [(path, "folder has no images")]
+        elif path.exists():
+            found.append((path, None))
+        elif glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            found += [(p, None) for p in matches] or [(path, "pattern matches no file")]
+        else:
+            found.append((path, "no such file or folder"))
+    return found
+
+
+class Predictor:
+    """The trained model with the exact preprocessing that prepare applied to its training data."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.meta = bundle.read_meta(model_dir)
+        self._model = bundle.load_keras(model_dir)
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities for preprocessed images of shape (N, size, size)."""
+        return np.asarray(self._model.predict(images[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0))
+
+    def predict(self, inputs: Sequence[tuple[Path, str | None]]) -> list[Prediction]:
+        results: dict[int, Prediction] = {}
+        images: list[np.ndarray] = []
+        positions: list[int] = []
+        for position, (path, error) in enumerate(inputs):
+            if error is None:
+                try:
+                    images.append(load_image(path, self.meta.image_size))
+                    positions.append(position)
+                    continue
+                except BadImage as err:
+                    error = str(err)
+            results[position] = Prediction(str(path), error=error)
+        if images:
+            probs = self.probabilities(np.stack(images))
+            classes = self.meta.classes
+            for position, row in zip(positions, probs):
+                results[position] = Prediction(
+                    str(inputs[position][0]),
+                    label=classes[int(np.argmax(row))],
+                    probabilities={name: float(p) for name, p in zip(classes, row)},
+                )
+        return [results[i] for i in range(len(inputs))]
+
+
+def as_json(predictions: Sequence[Prediction]) -> str:
+    rows = [
+        {"path": p.path, "error": p.error}
+        if p.error
+        else {"path": p.path, "label": p.label, "probabilities": p.probabilities}
+        for p in predictions
+    ]
+    return json.dumps(rows, indent=2)
+
+
+def as_csv(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "label", *classes, "error"])
+    for p in predictions:
+        probs = [f"{p.probabilities[c]:.4f}" for c in classes] if p.probabilities else [""] * len(classes)
+        writer.writerow([p.path, p.label or "", *probs, p.error or ""])
+    return buffer.getvalue()
+
+
+def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
+    """A table for people: one row per image, the top emotion and every class's probability."""
+    width = max([len("image"), *(len(p.path) for p in predictions)])
+    label_width = max(len("emotion"), *(len(c) for c in classes))
+    columns = [max(len(c), 6) for c in classes]
+    lines = [
+        f"{'image':<{width}}  {'emotion':<{label_width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(classes, columns))
+    ]
+    for p in predictions:
+        if p.probabilities is None:
+            lines.append(f"{p.path:<{width}}  error: {p.error}")
+            continue
+        cells = "  ".join(f"{p.probabilities[c]:>{w}.3f}" for c, w in zip(classes, columns))
+        lines.append(f"{p.path:<{width}}  {p.label:<{label_width}}  {cells}")
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Stage train: fit the CNN on the train part and save it in Keras format with its class list."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emotions import bundle, dataset, params, splitting
+from emotions.errors import run_cli
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
+    parser.add_argument("--split", type=Path, default=Path("data/split.json"))
+    parser.add_argument("--model-dir", type=Path, default=Path("models"))
+    parser.add_argument("--live-dir", type=Path, default=Path("dvclive/train"))
+    args = parser.parse_args()
+    model_params = params.load(params.ModelParams)
+    train_params = params.load(params.TrainParams)
+    prepared = dataset.load(args.prepared)
+    split = splitting.load(args.split)
+
+    from emotions.training import train  # TensorFlow loads only once the inputs are known to be good
+
+    model = train(prepared, split, model_params, train_params, args.live_dir)
+    bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size), args.model_dir)
+    print(f"train: model saved to {args.model_dir / bundle.MODEL_FILE}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,156 @@
+"""End to end: real DVC in a temporary git repository holding a copy of the project with tiny settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, shape_image, write_image
+
+ALL_STAGES = {"sample", "prepare", "split", "train", "evaluate", "predict"}
+TINY = {
+    "sample": {"per_class": 20, "new_per_class": 1, "image_size": 32},
+    "prepare": {"image_size": 24},
+    "model": {"conv1_filters": 8, "conv2_filters": 16, "dense_units": 16},
+    "train": {"epochs": 3, "batch_size": 16},
+}
+ENV = {
+    **os.environ,
+    "DVC_NO_ANALYTICS": "1",
+    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def run(repo: Path, *args: str) -> str:
+    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
+    return output
+
+
+def dvc(repo: Path, *args: str) -> str:
+    return run(repo, sys.executable, "-m", "dvc", *args)
+
+
+def ran(output: str) -> set[str]:
+    """The stages a `dvc repro` or `dvc exp run` actually executed."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def edit_params(repo: Path, **changes: object) -> None:
+    """Set dotted keys in params.yaml, e.g. edit_params(repo, **{"train.epochs": 4})."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        params[section][key] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project copied into a new git repo, tiny params, one full `dvc repro` committed."""
+    repo = tmp_path_factory.mktemp("pipeline")
+    for name in ("stages", "emotions"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, repo / name)
+    run(repo, "git", "init", "-q")
+    dvc(repo, "init", "-q")
+    shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
+    edit_params(repo, **{f"{s}.{k}": v for s, keys in TINY.items() for k, v in keys.items()})
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "project")
+    first = dvc(repo, "repro")
+    assert ran(first) == ALL_STAGES, first
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline")
+    return repo
+
+
+@pytest.fixture
+def clean(repo: Path) -> Iterator[Path]:
+    """Each test starts from the committed baseline, whatever the last one changed."""
+    yield repo
+    run(repo, "git", "reset", "-q", "--hard")
+    run(repo, "git", "clean", "-qfd")
+    dvc(repo, "checkout", "--force", "-q")
+
+
+def test_dvc_config_turns_off_phoning_home() -> None:
+    config = (ROOT / ".dvc" / "config").read_text()
+    assert re.search(r"analytics\s*=\s*false", config) and re.search(r"check_update\s*=\s*false", config)
+
+
+def test_second_repro_runs_nothing(clean: Path) -> None:
+    output = dvc(clean, "repro")
+    assert ran(output) == set(), output
+    assert dvc(clean, "status").strip().endswith("Data and pipelines are up to date.")
+
+
+def test_metrics_show_lists_accuracy_macro_f1_and_per_class(clean: Path) -> None:
+    metrics = json.loads(dvc(clean, "metrics", "show", "--json"))
+    report = next(iter(metrics.values()))["data"]["reports/metrics.json"]["data"]
+    assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1
+    for name in ("angry", "happy", "sad"):
+        assert set(report["per_class"][name]) >= {"precision", "recall", "f1"}
+
+
+def test_train_param_reruns_train_evaluate_predict_only(clean: Path) -> None:
+    edit_params(clean, **{"train.epochs": 2})
+    assert ran(dvc(clean, "repro")) == {"train", "evaluate", "predict"}
+
+
+def test_split_param_does_not_rerun_prepare(clean: Path) -> None:
+    edit_params(clean, **{"split.seed": 7})
+    assert ran(dvc(clean, "repro")) == {"split", "train", "evaluate", "predict"}
+
+
+def test_evaluate_code_change_reruns_evaluate_alone(clean: Path) -> None:
+    with (clean / "stages" / "evaluate.py").open("a") as f:
+        f.write("\n# a change to evaluate's code only\n")
+    assert ran(dvc(clean, "repro")) == {"evaluate"}
+
+
+def test_own_data_changes_rerun_prepare_onwards_and_nothing_before(clean: Path) -> None:
+    own = clean / "data" / "own"
+    shutil.copytree(clean / "data" / "sample" / "faces", own)
+    edit_params(clean, **{"data.source": "data/own"})
+    assert ran(dvc(clean, "repro")) == {"prepare", "split", "train", "evaluate", "predict"}
+    downstream = {"prepare", "split", "train", "evaluate", "predict"}
+    write_image(own / "happy" / "extra.png", shape_image(1, size=32))  # add an image
+    assert ran(dvc(clean, "repro")) == downstream
+    (own / "sad" / "sad_0000.png").unlink()  # remove one
+    assert ran(dvc(clean, "repro")) == downstream
+    write_image(own / "angry" / "angry_0000.png", shape_image(0, size=32))  # change one
+    assert ran(dvc(clean, "repro")) == downstream
+    assert ran(dvc(clean, "repro")) == set()
+
+
+def test_experiment_with_set_param_shows_in_metrics_diff(clean: Path) -> None:
+    output = dvc(clean, "exp", "run", "-S", "train.epochs=5")
+    assert ran(output) == {"train", "evaluate", "predict"}
+    diff = json.loads(dvc(clean, "metrics", "diff", "--json"))
+    assert "dvclive/train/metrics.json" in diff, diff
+    assert "train.loss" in diff["dvclive/train/metrics.json"]
+    shown = json.loads(dvc(clean, "exp", "show", "--json"))
+    assert shown, "dvc exp show listed nothing"
+
+
+def test_forced_repro_twice_gives_identical_metrics(clean: Path) -> None:
+    files = ("reports/metrics.json", "dvclive/train/metrics.json", "reports/predictions.csv")
+    runs = []
+    for _ in range(2):
+        assert ran(dvc(clean, "repro", "--force")) == ALL_STAGES
+        runs.append({name: (clean / name).read_text() for name in files})
+    assert runs[0] == runs[1]

@@ -1,0 +1,117 @@
+"""The stage scripts as users run them: bad input gives one clear line, a non-zero exit, and keeps old outputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_PARAMS, make_dataset, write_params
+
+
+def stage(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", f"stages.{name}", *args], capture_output=True, text=True)
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {message}"] or (len(lines) == 1 and message in lines[0]), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def with_params(project: Path, **changes: object) -> None:
+    params = {section: dict(keys) for section, keys in TINY_PARAMS.items()}
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        if value is None:
+            del params[section][key]
+        else:
+            params[section][key] = value
+    write_params(project, params)
+
+
+def test_prepare_missing_source_folder(project_dir: Path) -> None:
+    assert_user_error(stage("prepare", "--source", "data/raw"), "data/raw: raw data folder not found")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"prepare.image_size": 4}, "prepare.image_size: must be an integer >= 8 and <= 1024, got 4"),
+        ({"data.classes": ["sad", "sad"]}, "data.classes: duplicate class name 'sad'"),
+        ({"prepare.on_bad_image": None}, "prepare.on_bad_image: missing key in params.yaml"),
+    ],
+)
+def test_prepare_bad_params(project_dir: Path, change: dict, message: str) -> None:
+    make_dataset(project_dir / "data" / "raw")
+    with_params(project_dir, **change)
+    assert_user_error(stage("prepare", "--source", "data/raw"), message)
+
+
+def test_failed_prepare_keeps_previous_output(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    assert stage("prepare", "--source", "data/raw").returncode == 0
+    before = {p.name: p.read_bytes() for p in (project_dir / "data" / "prepared").iterdir()}
+    (raw / "sad" / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    with_params(project_dir, **{"prepare.on_bad_image": "error"})
+    assert_user_error(
+        stage("prepare", "--source", "data/raw"),
+        "data/raw/sad/cut.jpg: truncated JPEG (prepare.on_bad_image is 'error')",
+    )
+    after = {p.name: p.read_bytes() for p in (project_dir / "data" / "prepared").iterdir()}
+    assert after == before
+    assert sorted(p.name for p in (project_dir / "data").iterdir()) == ["prepared", "raw"]
+
+
+def test_prepare_skips_bad_files_and_warns(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    (raw / "happy" / "broken.png").write_bytes(b"junk")
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    assert "warning: skipped data/raw/happy/broken.png: not a readable image" in result.stderr
+    assert "1 skipped" in result.stdout
+
+
+def test_split_fractions_summing_to_one(project_dir: Path) -> None:
+    make_dataset(project_dir / "data" / "raw")
+    assert stage("prepare", "--source", "data/raw").returncode == 0
+    assert stage("split").returncode == 0
+    before = (project_dir / "data" / "split.json").read_text()
+    with_params(project_dir, **{"split.val_fraction": 0.6, "split.test_fraction": 0.4})
+    assert_user_error(stage("split"), "split.val_fraction + split.test_fraction: must sum to less than 1, got 1")
+    assert (project_dir / "data" / "split.json").read_text() == before
+
+
+def test_split_without_prepared_data(project_dir: Path) -> None:
+    assert_user_error(stage("split"), "prepared data not found (run `dvc repro prepare` first)")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"train.epochs": 0}, "train.epochs: must be an integer >= 1, got 0"),
+        ({"train.batch_size": 0}, "train.batch_size: must be an integer >= 1, got 0"),
+        ({"train.seed": None}, "train.seed: missing key in params.yaml"),
+    ],
+)
+def test_train_bad_params(project_dir: Path, change: dict, message: str) -> None:
+    with_params(project_dir, **change)
+    assert_user_error(stage("train"), message)
+
+
+def test_predict_without_a_model(project_dir: Path) -> None:
+    assert_user_error(stage("predict", "x.png"), "models/meta.json: trained model not found (run `dvc repro` first)")
+
+
+def test_sample_cannot_draw_unknown_expression(project_dir: Path) -> None:
+    with_params(project_dir, **{"sample.classes": ["angry", "disgust"]})
+    assert_user_error(stage("sample", "--out", "data/sample"), "the sample generator cannot draw 'disgust'")
+    assert not (project_dir / "data" / "sample").exists()
+
+
+def test_missing_params_file(project_dir: Path) -> None:
+    (project_dir / "params.yaml").unlink()
+    assert_user_error(stage("split"), "params.yaml: parameters file not found (run from the project root)")
