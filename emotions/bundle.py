@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ META_FILE = "meta.json"
 class ModelMeta:
     classes: tuple[str, ...]
     image_size: int
+    face_detect: bool
 
 
 def save(model: keras.Model, meta: ModelMeta, model_dir: Path) -> None:
@@ -28,7 +29,7 @@ def save(model: keras.Model, meta: ModelMeta, model_dir: Path) -> None:
         model.save(tmp)
     write_text(
         model_dir / META_FILE,
-        json.dumps({"classes": list(meta.classes), "image_size": meta.image_size}, indent=2) + "\n",
+        json.dumps(asdict(meta), indent=2) + "\n",
     )
 
 
@@ -42,11 +43,13 @@ def read_meta(model_dir: Path) -> ModelMeta:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise _missing(path) from None
-    return ModelMeta(classes=tuple(raw["classes"]), image_size=int(raw["image_size"]))
+    return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
 
 
 def load_keras(model_dir: Path) -> keras.Model:
     import keras
+
+    import emotions.model  # noqa: F401  registers the custom layers a saved model may use
 
     path = model_dir / MODEL_FILE
     if not path.is_file():

@@ -63,6 +63,27 @@ class _Section:
             raise self._bad(key, "a number > 0", value)
         return float(value)
 
+    def number(self, key: str, minimum: float = 0.0) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+            raise self._bad(key, f"a number >= {minimum:g}", value)
+        return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise self._bad(key, "true or false", value)
+        return value
+
+    def aliases(self, key: str) -> dict[str, str]:
+        """Folder-name spellings mapped onto class names, compared in lower case."""
+        value = self._get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise self._bad(key, "a mapping of folder name to class name", value)
+        return {k.strip().lower(): v for k, v in value.items()}
+
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self._get(key)
         if value not in choices:
@@ -75,11 +96,11 @@ class _Section:
             raise self._bad(key, "a path", value)
         return Path(value)
 
-    def names(self, key: str) -> tuple[str, ...]:
-        """A non-empty list of distinct names usable as folder names."""
+    def names(self, key: str, at_least: int = 2) -> tuple[str, ...]:
+        """A list of distinct names usable as folder names."""
         value = self._get(key)
-        if not isinstance(value, list) or len(value) < 2:
-            raise self._bad(key, "a list of at least two class names", value)
+        if not isinstance(value, list) or len(value) < at_least:
+            raise self._bad(key, f"a list of at least {at_least} class names", value)
         for name in value:
             if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
                 raise self._bad(key, "a list of folder names", name)
@@ -99,12 +120,27 @@ class _Section:
 class DataParams:
     SECTION: ClassVar[str] = "data"
     source: Path
+    format: str  # "auto", "folders" or "csv"
     new: Path
     classes: tuple[str, ...]
+    aliases: dict[str, str]
+    csv_emotions: tuple[str, ...]
 
     @classmethod
     def read(cls, s: _Section) -> DataParams:
-        return cls(source=s.path("source"), new=s.path("new"), classes=s.names("classes"))
+        classes = s.names("classes")
+        aliases = s.aliases("aliases")
+        unknown = sorted(set(aliases.values()) - set(classes))
+        if unknown:
+            raise UserError(f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes")
+        return cls(
+            source=s.path("source"),
+            format=s.choice("format", ("auto", "folders", "csv")),
+            new=s.path("new"),
+            classes=classes,
+            aliases=aliases,
+            csv_emotions=s.names("csv_emotions", at_least=1),
+        )
 
 
 @dataclass(frozen=True)
@@ -134,12 +170,18 @@ class PrepareParams:
     SECTION: ClassVar[str] = "prepare"
     image_size: int
     on_bad_image: str  # "skip" lists a bad file in the manifest; "error" stops
+    min_std: float  # pixel standard deviation below which an image counts as blank; 0 keeps all
+    dedupe: bool  # drop exact duplicates, conflicting labels, and held-out images found in training
+    face_detect: bool  # crop the largest face (Haar cascade); images without a face are reported
 
     @classmethod
     def read(cls, s: _Section) -> PrepareParams:
         return cls(
             image_size=s.integer("image_size", minimum=8, maximum=1024),
             on_bad_image=s.choice("on_bad_image", ("skip", "error")),
+            min_std=s.number("min_std"),
+            dedupe=s.boolean("dedupe"),
+            face_detect=s.boolean("face_detect"),
         )
 
 
@@ -164,20 +206,28 @@ class SplitParams:
 @dataclass(frozen=True)
 class ModelParams:
     SECTION: ClassVar[str] = "model"
+    architecture: str  # "reference": the two-conv CNN; "vgg": deeper, batch-normalised blocks
     conv1_filters: int
     conv2_filters: int
     kernel_size: int
     dense_units: int
     dropout: float
+    vgg_width: int  # filters of the first vgg block; each further block doubles them
+    vgg_blocks: int
+    tta_flip: bool  # the saved model averages each face with its mirror image
 
     @classmethod
     def read(cls, s: _Section) -> ModelParams:
         return cls(
+            architecture=s.choice("architecture", ("reference", "vgg")),
             conv1_filters=s.integer("conv1_filters", minimum=1),
             conv2_filters=s.integer("conv2_filters", minimum=1),
             kernel_size=s.integer("kernel_size", minimum=1, maximum=7),
             dense_units=s.integer("dense_units", minimum=1),
             dropout=s.fraction("dropout", allow_zero=True),
+            vgg_width=s.integer("vgg_width", minimum=4),
+            vgg_blocks=s.integer("vgg_blocks", minimum=1, maximum=5),
+            tta_flip=s.boolean("tta_flip"),
         )
 
 
@@ -188,6 +238,10 @@ class TrainParams:
     batch_size: int
     learning_rate: float
     seed: int
+    augment: bool  # on-the-fly augmentation with the ``augment`` section's strengths
+    class_weights: bool  # weigh classes inversely to their frequency
+    early_stopping: int  # epochs without validation improvement before stopping; 0 never stops early
+    lr_schedule: str  # "constant", "plateau" (halve when validation stalls) or "cosine"
 
     @classmethod
     def read(cls, s: _Section) -> TrainParams:
@@ -196,6 +250,32 @@ class TrainParams:
             batch_size=s.integer("batch_size", minimum=1),
             learning_rate=s.positive("learning_rate"),
             seed=s.integer("seed", minimum=0),
+            augment=s.boolean("augment"),
+            class_weights=s.boolean("class_weights"),
+            early_stopping=s.integer("early_stopping", minimum=0),
+            lr_schedule=s.choice("lr_schedule", ("constant", "plateau", "cosine")),
+        )
+
+
+@dataclass(frozen=True)
+class AugmentParams:
+    SECTION: ClassVar[str] = "augment"
+    flip: bool
+    shift: float
+    rotation: float
+    zoom: float
+    brightness: float
+    contrast: float
+
+    @classmethod
+    def read(cls, s: _Section) -> AugmentParams:
+        return cls(
+            flip=s.boolean("flip"),
+            shift=s.fraction("shift", allow_zero=True),
+            rotation=s.number("rotation"),
+            zoom=s.fraction("zoom", allow_zero=True),
+            brightness=s.fraction("brightness", allow_zero=True),
+            contrast=s.fraction("contrast", allow_zero=True),
         )
 
 

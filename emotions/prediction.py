@@ -13,19 +13,21 @@ from typing import Sequence
 import numpy as np
 
 from emotions import bundle
-from emotions.imaging import BadImage, is_image_file, load_image
+from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
 
 BATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One input's result: the top label and every class's probability, or why it failed."""
+    """One image's (or, with face detection, one face's) top label and every class's probability,
+    or why there is none."""
 
     path: str
     label: str | None = None
     probabilities: dict[str, float] | None = None
     error: str | None = None
+    box: Box | None = None
 
 
 def expand_inputs(items: Sequence[str]) -> list[tuple[Path, str | None]]:
@@ -58,47 +60,63 @@ class Predictor:
         return np.asarray(self._model.predict(images[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0))
 
     def predict(self, inputs: Sequence[tuple[Path, str | None]]) -> list[Prediction]:
-        results: dict[int, Prediction] = {}
+        """One result per image, or per face with face detection, in input order; failures included."""
+        slots: list[Prediction | tuple[str, Box | None]] = []
         images: list[np.ndarray] = []
-        positions: list[int] = []
-        for position, (path, error) in enumerate(inputs):
+        for path, error in inputs:
+            faces = []
             if error is None:
                 try:
-                    images.append(load_image(path, self.meta.image_size))
-                    positions.append(position)
-                    continue
+                    faces = model_inputs(read_gray(path), self.meta.image_size, self.meta.face_detect)
+                    error = None if faces else "no face found"
                 except BadImage as err:
                     error = str(err)
-            results[position] = Prediction(str(path), error=error)
-        if images:
-            probs = self.probabilities(np.stack(images))
-            classes = self.meta.classes
-            for position, row in zip(positions, probs):
-                results[position] = Prediction(
-                    str(inputs[position][0]),
+            if error is not None:
+                slots.append(Prediction(str(path), error=error))
+            for box, image in faces:
+                slots.append((str(path), box))
+                images.append(image)
+        probs = iter(self.probabilities(np.stack(images)) if images else [])
+        classes = self.meta.classes
+        results = []
+        for slot in slots:
+            if isinstance(slot, Prediction):
+                results.append(slot)
+                continue
+            row = next(probs)
+            results.append(
+                Prediction(
+                    slot[0],
                     label=classes[int(np.argmax(row))],
                     probabilities={name: float(p) for name, p in zip(classes, row)},
+                    box=slot[1],
                 )
-        return [results[i] for i in range(len(inputs))]
+            )
+        return results
 
 
 def as_json(predictions: Sequence[Prediction]) -> str:
-    rows = [
-        {"path": p.path, "error": p.error}
-        if p.error
-        else {"path": p.path, "label": p.label, "probabilities": p.probabilities}
-        for p in predictions
-    ]
+    rows = []
+    for p in predictions:
+        row: dict[str, object] = {"path": p.path}
+        if p.error:
+            row["error"] = p.error
+        else:
+            row.update(label=p.label, probabilities=p.probabilities)
+        if p.box is not None:
+            row["box"] = list(p.box)
+        rows.append(row)
     return json.dumps(rows, indent=2)
 
 
 def as_csv(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", *classes, "error"])
+    writer.writerow(["path", "label", *classes, "box", "error"])
     for p in predictions:
         probs = [f"{p.probabilities[c]:.4f}" for c in classes] if p.probabilities else [""] * len(classes)
-        writer.writerow([p.path, p.label or "", *probs, p.error or ""])
+        box = " ".join(map(str, p.box)) if p.box else ""
+        writer.writerow([p.path, p.label or "", *probs, box, p.error or ""])
     return buffer.getvalue()
 
 

@@ -1,4 +1,4 @@
-"""Stratified, seeded train/validation/test split of the prepared data set."""
+"""Train/validation/test split: the source's own parts where it names them, otherwise stratified and seeded."""
 
 from __future__ import annotations
 
@@ -14,29 +14,43 @@ from emotions.files import write_text
 PARTS = ("train", "val", "test")
 
 
-def stratified_split(
-    labels: np.ndarray, classes: Sequence[str], val_fraction: float, test_fraction: float, seed: int
+def _carve(
+    pool: np.ndarray, labels: np.ndarray, classes: Sequence[str], fractions: dict[str, float], rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """Indices of each part; every class keeps its share in each part, at least one image in each."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {part: [] for part in PARTS}
+    """Take each fraction of every class from ``pool`` (at least one image each); the rest is "train"."""
+    chunks: dict[str, list[np.ndarray]] = {name: [] for name in (*fractions, "train")}
     for index, name in enumerate(classes):
-        members = np.flatnonzero(labels == index)
+        members = pool[labels[pool] == index]
         rng.shuffle(members)
-        n_test = max(1, round(len(members) * test_fraction))
-        n_val = max(1, round(len(members) * val_fraction))
-        if len(members) - n_test - n_val < 1:
+        start = 0
+        for part, fraction in fractions.items():
+            take = max(1, round(len(members) * fraction))
+            chunks[part].append(members[start : start + take])
+            start += take
+        if start >= len(members):
             raise UserError(
                 f"split: class {name!r} has {len(members)} images, too few for a train, validation and test part"
             )
-        parts["test"].append(members[:n_test])
-        parts["val"].append(members[n_test : n_test + n_val])
-        parts["train"].append(members[n_test + n_val :])
-    return {part: np.sort(np.concatenate(chunks)) for part, chunks in parts.items()}
+        chunks["train"].append(members[start:])
+    return {part: np.sort(np.concatenate(c)) for part, c in chunks.items()}
 
 
-def save(split: dict[str, np.ndarray], path: Path) -> None:
-    write_text(path, json.dumps({part: split[part].tolist() for part in PARTS}) + "\n")
+def split(
+    labels: np.ndarray, roles: np.ndarray, classes: Sequence[str], val_fraction: float, test_fraction: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Indices of each part. A source with parts keeps them (validation comes from its training part
+    when it has none); a source without is split stratified, every class keeping its share."""
+    rng = np.random.default_rng(seed)
+    if not roles.any():
+        return _carve(np.arange(len(labels)), labels, classes, {"test": test_fraction, "val": val_fraction}, rng)
+    parts = {part: np.flatnonzero(roles == part) for part in PARTS}
+    if len(parts["val"]) == 0:
+        parts.update(_carve(parts["train"], labels, classes, {"val": val_fraction}, rng))
+    return parts
+
+
+def save(parts: dict[str, np.ndarray], path: Path) -> None:
+    write_text(path, json.dumps({part: parts[part].tolist() for part in PARTS}) + "\n")
 
 
 def load(path: Path) -> dict[str, np.ndarray]:

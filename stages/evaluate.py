@@ -1,32 +1,62 @@
-"""Stage evaluate: score the trained model on the held-out test part."""
+"""Stage evaluate: score the trained model on the held-out test part.
+
+    python -m stages.evaluate                     the stage: writes reports/ (metrics, report, plots)
+    python -m stages.evaluate --data PATH [--json]  score any labelled set (class folders or a FER-2013
+                                                  CSV) with the same report; writes nothing
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from emotions import dataset, splitting
+import numpy as np
+
+from emotions import params, preparation, splitting
+from emotions import prepared as store
 from emotions.errors import UserError, run_cli
 from emotions.evaluation import Evaluation, write_reports
 from emotions.prediction import Predictor
+from emotions.sources import SourceSpec, read_source
+
+
+def _labelled_set(path: Path, predictor: Predictor) -> tuple[np.ndarray, np.ndarray]:
+    """Any labelled data set, read and preprocessed exactly as the model's training data was."""
+    data = params.load(params.DataParams)
+    meta = predictor.meta
+    spec = SourceSpec(meta.classes, data.aliases, data.csv_emotions, "auto")
+    options = preparation.Options(image_size=meta.image_size, face_detect=meta.face_detect)
+    prepared, _, _ = preparation.prepare(read_source(path, spec), meta.classes, options)
+    return prepared.images, prepared.labels
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
     parser.add_argument("--split", type=Path, default=Path("data/split.json"))
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--data", type=Path, help="score this labelled data set instead; writes nothing")
+    parser.add_argument("--json", action="store_true", help="with --data: print the metrics as JSON")
     args = parser.parse_args()
-    prepared = dataset.load(args.prepared)
-    test = splitting.load(args.split)["test"]
+    if args.json and not args.data:
+        parser.error("--json goes with --data")
     predictor = Predictor(args.model_dir)
-    if predictor.meta.classes != prepared.classes:
-        raise UserError(
-            f"{args.model_dir}: model classes {predictor.meta.classes} differ from the data's {prepared.classes}"
-        )
-    probs = predictor.probabilities(prepared.images[test])
-    evaluation = Evaluation(prepared.classes, prepared.labels[test], probs.argmax(axis=1))
+    if args.data:
+        images, labels = _labelled_set(args.data, predictor)
+    else:
+        prepared = store.load(args.prepared)
+        if predictor.meta.classes != prepared.classes:
+            raise UserError(
+                f"{args.model_dir}: model classes {predictor.meta.classes} differ from the data's {prepared.classes}"
+            )
+        test = splitting.load(args.split)["test"]
+        images, labels = prepared.images[test], prepared.labels[test]
+    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images).argmax(axis=1))
+    if args.data:
+        print(json.dumps(evaluation.metrics(), indent=2) if args.json else evaluation.text_report())
+        return
     metrics = write_reports(evaluation, args.out_dir)
     print(evaluation.text_report())
     print(f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")

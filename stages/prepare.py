@@ -1,4 +1,5 @@
-"""Stage prepare: read every image of the raw data set, preprocess it, and write arrays plus a manifest."""
+"""Stage prepare: read every image of the raw data set, preprocess and clean it, and write arrays, a
+manifest (every file, its class, and why any was skipped) and a data report (counts per step)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,36 @@ import argparse
 import sys
 from pathlib import Path
 
-from emotions import dataset, params
+from emotions import params, preparation
 from emotions.errors import run_cli
+from emotions.sources import SourceSpec, read_source
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", type=Path, required=True, help="raw data: one sub-folder per class")
+    parser.add_argument("--source", type=Path, required=True, help="folder of class folders, or a FER-2013 CSV")
     parser.add_argument("--out", type=Path, default=Path("data/prepared"))
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
-    prepared, rows = dataset.prepare(
-        args.source, data.classes, prep.image_size, skip_bad=prep.on_bad_image == "skip"
+    spec = SourceSpec(data.classes, data.aliases, data.csv_emotions, data.format)
+    options = preparation.Options(
+        image_size=prep.image_size,
+        skip_bad=prep.on_bad_image == "skip",
+        min_std=prep.min_std,
+        dedupe=prep.dedupe,
+        face_detect=prep.face_detect,
     )
-    dataset.save(prepared, rows, args.out)
+    prepared, rows, report = preparation.prepare(read_source(args.source, spec), data.classes, options)
+    preparation.save(prepared, rows, report, args.out)
     skipped = [r for r in rows if r.status == "skipped"]
-    for row in skipped:
+    for row in skipped[:20]:
         print(f"warning: skipped {row.path}: {row.reason}", file=sys.stderr)
+    if len(skipped) > 20:
+        print(f"warning: ... and {len(skipped) - 20} more skipped", file=sys.stderr)
     print(
-        f"prepare: {len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} "
-        f"in {args.out}, {len(skipped)} skipped (see {args.out / dataset.MANIFEST_FILE})"
+        f"prepare: {len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in {args.out}, "
+        f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, counts in {args.out / preparation.REPORT_FILE})"
     )
 
 

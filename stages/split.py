@@ -1,11 +1,12 @@
-"""Stage split: a stratified, seeded train/validation/test split; the test part is held out."""
+"""Stage split: train/validation/test, following the source's own parts or stratified and seeded; the test
+part is held out from training."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from emotions import dataset, params, splitting
+from emotions import prepared as store, params, splitting
 from emotions.errors import run_cli
 
 
@@ -15,10 +16,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("data/split.json"))
     args = parser.parse_args()
     p = params.load(params.SplitParams)
-    prepared = dataset.load(args.prepared)
-    split = splitting.stratified_split(prepared.labels, prepared.classes, p.val_fraction, p.test_fraction, p.seed)
-    splitting.save(split, args.out)
-    print("split: " + ", ".join(f"{part} {len(idx)}" for part, idx in split.items()))
+    prepared = store.load(args.prepared)
+    parts = splitting.split(prepared.labels, prepared.parts, prepared.classes, p.val_fraction, p.test_fraction, p.seed)
+    splitting.save(parts, args.out)
+    how = "the source's own parts" if prepared.parts.any() else "a stratified split"
+    print(f"split ({how}): " + ", ".join(f"{part} {len(parts[part])}" for part in splitting.PARTS))
 
 
 if __name__ == "__main__":

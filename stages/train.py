@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emotions import bundle, dataset, params, splitting
+from emotions import bundle, params, splitting
+from emotions import prepared as store
 from emotions.errors import run_cli
 
 
@@ -18,13 +19,14 @@ def main() -> None:
     args = parser.parse_args()
     model_params = params.load(params.ModelParams)
     train_params = params.load(params.TrainParams)
-    prepared = dataset.load(args.prepared)
+    augment_params = params.load(params.AugmentParams)
+    prepared = store.load(args.prepared)
     split = splitting.load(args.split)
 
     from emotions.training import train  # TensorFlow loads only once the inputs are known to be good
 
-    model = train(prepared, split, model_params, train_params, args.live_dir)
-    bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size), args.model_dir)
+    model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
+    bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect), args.model_dir)
     print(f"train: model saved to {args.model_dir / bundle.MODEL_FILE}")
 
 

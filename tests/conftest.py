@@ -10,15 +10,32 @@ import numpy as np
 import pytest
 import yaml
 
+from emotions import preparation
+from emotions.sources import SourceSpec, read_source
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TINY_PARAMS = {
-    "data": {"source": "data/raw", "new": "data/new", "classes": ["angry", "happy", "sad"]},
+    "data": {
+        "source": "data/raw",
+        "format": "auto",
+        "new": "data/new",
+        "classes": ["angry", "happy", "sad"],
+        "aliases": {"anger": "angry"},
+        "csv_emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+    },
     "sample": {"classes": ["angry", "happy", "sad"], "per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
-    "prepare": {"image_size": 16, "on_bad_image": "skip"},
+    "prepare": {"image_size": 16, "on_bad_image": "skip", "min_std": 2.0, "dedupe": True, "face_detect": False},
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
-    "model": {"conv1_filters": 4, "conv2_filters": 8, "kernel_size": 3, "dense_units": 8, "dropout": 0.0},
-    "train": {"epochs": 1, "batch_size": 8, "learning_rate": 0.01, "seed": 0},
+    "model": {
+        "architecture": "reference", "conv1_filters": 4, "conv2_filters": 8, "kernel_size": 3, "dense_units": 8,
+        "dropout": 0.0, "vgg_width": 4, "vgg_blocks": 2, "tta_flip": False,
+    },
+    "train": {
+        "epochs": 1, "batch_size": 8, "learning_rate": 0.01, "seed": 0,
+        "augment": False, "class_weights": False, "early_stopping": 0, "lr_schedule": "constant",
+    },
+    "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},
 }
 
 
@@ -34,7 +51,21 @@ def shape_image(kind: int, size: int = 24, seed: int = 0) -> np.ndarray:
         cv2.rectangle(image, (c - r, c - r), (c + r, c + r), 220, -1)
     else:
         cv2.line(image, (2, 2), (size - 3, size - 3), 220, 3)
+    image[0, 0], image[0, 1] = seed % 256, seed // 256  # every seed a distinct image: no accidental duplicates
     return image
+
+
+def drawn_face(size: int = 200) -> np.ndarray:
+    """A face-like drawing the Haar cascade finds: light oval, dark eyes and brows, a mouth."""
+    image = np.full((size, size), 30, np.uint8)
+    c, r = size // 2, size // 3
+    cv2.ellipse(image, (c, c), (r, int(r * 1.25)), 0, 0, 360, 200, -1)
+    for dx in (-r // 2, r // 2):
+        cv2.ellipse(image, (c + dx, c - r // 4), (r // 5, r // 9), 0, 0, 360, 40, -1)
+        cv2.line(image, (c + dx - r // 4, c - r // 2), (c + dx + r // 4, c - r // 2), 60, max(2, r // 12))
+    cv2.line(image, (c, c - r // 8), (c, c + r // 4), 140, 2)
+    cv2.ellipse(image, (c, c + r // 2), (r // 3, r // 8), 0, 0, 180, 60, -1)
+    return cv2.GaussianBlur(image, (5, 5), 0)
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:
@@ -49,6 +80,18 @@ def make_dataset(root: Path, classes: tuple[str, ...] = ("angry", "happy", "sad"
         for i in range(per_class):
             write_image(root / name / f"{name}_{i}.png", shape_image(index, seed=i))
     return root
+
+
+CLASSES = ("angry", "happy", "sad")
+
+
+def spec(classes: tuple[str, ...] = CLASSES, fmt: str = "auto") -> SourceSpec:
+    return SourceSpec(classes, {"anger": "angry"}, tuple(TINY_PARAMS["data"]["csv_emotions"]), fmt)
+
+
+def prepare_source(root: Path, classes: tuple[str, ...] = CLASSES, size: int = 16, **options: object):
+    """prepare() on a folder or CSV, as the prepare stage calls it."""
+    return preparation.prepare(read_source(root, spec(classes)), classes, preparation.Options(image_size=size, **options))
 
 
 @pytest.fixture

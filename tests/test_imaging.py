@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions.imaging import BadImage, load_image, preprocess, read_gray
-from tests.conftest import shape_image, write_image
+from emotions.imaging import BadImage, crop, detect_faces, model_inputs, preprocess, read_gray
+from tests.conftest import drawn_face, shape_image, write_image
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
@@ -35,9 +35,26 @@ def test_preprocess_resizes_and_scales_to_unit_range() -> None:
     assert preprocess(np.zeros((4, 4), np.uint8), 16).max() == 0.0
 
 
-def test_load_image_is_read_then_preprocess(tmp_path: Path) -> None:
-    path = write_image(tmp_path / "x.png", shape_image(2))
-    np.testing.assert_array_equal(load_image(path, 16), preprocess(read_gray(path), 16))
+def test_model_inputs_without_detection_is_the_whole_image() -> None:
+    gray = shape_image(2)
+    [(box, image)] = model_inputs(gray, 16, face_detect=False)
+    assert box is None
+    np.testing.assert_array_equal(image, preprocess(gray, 16))
+
+
+def test_face_detection_finds_the_face_and_crops_it() -> None:
+    gray = drawn_face()
+    boxes = detect_faces(gray)
+    assert boxes, "the cascade should find the drawn face"
+    x, y, w, h = boxes[0]
+    assert 0 <= x and 0 <= y and x + w <= 200 and y + h <= 200 and w >= 40
+    [(box, image)] = model_inputs(gray, 16, face_detect=True)[:1]
+    assert box == boxes[0]
+    np.testing.assert_array_equal(image, preprocess(crop(gray, box), 16))
+
+
+def test_no_face_gives_no_inputs() -> None:
+    assert model_inputs(np.full((100, 100), 90, np.uint8), 16, face_detect=True) == []
 
 
 def test_truncated_jpeg_is_rejected(tmp_path: Path) -> None:

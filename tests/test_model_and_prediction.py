@@ -10,11 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import bundle, dataset, params, splitting
+from emotions import bundle, params, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
-from tests.conftest import TINY_PARAMS, make_dataset, shape_image, write_image
+from tests.conftest import CLASSES, TINY_PARAMS, make_dataset, prepare_source, shape_image, write_image
 
-CLASSES = ("angry", "happy", "sad")
+
+
+def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainParams, params.AugmentParams]:
+    raw = {section: dict(keys) for section, keys in TINY_PARAMS.items()}
+    raw["train"].update(epochs=8)
+    for dotted, value in changes.items():
+        section, key = dotted.split(".")
+        raw[section][key] = value
+    return params.load(params.ModelParams, raw), params.load(params.TrainParams, raw), params.load(params.AugmentParams, raw)
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +31,10 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from emotions.training import train
 
     root = tmp_path_factory.mktemp("trained")
-    prepared, _ = dataset.prepare(make_dataset(root / "raw", per_class=12), CLASSES, 16, skip_bad=True)
-    split = splitting.stratified_split(prepared.labels, CLASSES, 0.2, 0.2, seed=0)
-    model_params = params.load(params.ModelParams, TINY_PARAMS)
-    train_params = params.TrainParams(epochs=8, batch_size=8, learning_rate=0.01, seed=0)
-    model = train(prepared, split, model_params, train_params, root / "live")
-    bundle.save(model, bundle.ModelMeta(CLASSES, 16), root / "models")
+    prepared, _, _ = prepare_source(make_dataset(root / "raw", per_class=12))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    model = train(prepared, split, *tiny_training(), root / "live")
+    bundle.save(model, bundle.ModelMeta(CLASSES, 16, face_detect=False), root / "models")
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run
     return root / "models"
 
@@ -40,6 +46,40 @@ def test_reference_cnn_layout() -> None:
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     assert model.output_shape == (None, 3)
+
+
+def test_vgg_network_and_flip_averaging(tmp_path: Path) -> None:
+    import keras
+
+    from emotions.model import build_model, with_flip_averaging
+
+    p = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
+    model = build_model(16, 3, p)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("Conv2D") == 4 and kinds.count("BatchNormalization") == 5 and "GlobalAveragePooling2D" in kinds
+    averaged = with_flip_averaging(model)
+    x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
+    out = averaged.predict(x, verbose=0)
+    np.testing.assert_allclose(out, averaged.predict(x[:, :, ::-1], verbose=0), atol=1e-5)  # symmetric by design
+    np.testing.assert_allclose(out, (model.predict(x, verbose=0) + model.predict(x[:, :, ::-1], verbose=0)) / 2, atol=1e-5)
+    bundle.save(averaged, bundle.ModelMeta(CLASSES, 16, False), tmp_path)
+    np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), out, atol=1e-6)
+
+
+def test_every_training_option_runs(tmp_path: Path) -> None:
+    from emotions.training import train
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    for schedule in ("plateau", "cosine"):
+        options = tiny_training(**{
+            "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 3, "train.augment": True,
+            "train.class_weights": True, "train.early_stopping": 1, "train.lr_schedule": schedule,
+        })
+        model = train(prepared, split, *options, tmp_path / schedule)
+        assert model.name.endswith("flip_tta") and model.output_shape == (None, 3)
+        steps = (tmp_path / schedule / "plots" / "metrics" / "eval" / "accuracy.tsv").read_text().splitlines()
+        assert 2 <= len(steps) <= 4  # header plus at most 3 epochs; early stopping may end sooner
 
 
 def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
@@ -76,7 +116,7 @@ def test_bad_items_are_reported_and_the_rest_predicted(model_dir: Path, tmp_path
     table = as_table(predictions, CLASSES)
     assert "error: truncated JPEG" in table and good.as_posix() in table
     csv_text = as_csv(predictions, CLASSES)
-    assert csv_text.splitlines()[0] == "path,label,angry,happy,sad,error"
+    assert csv_text.splitlines()[0] == "path,label,angry,happy,sad,box,error"
     assert json.loads(as_json(predictions))[0] == {"path": str(tmp_path / "in" / "bad.jpg"), "error": "truncated JPEG"}
 
 
@@ -113,11 +153,9 @@ def test_predict_command_fails_only_when_nothing_was_predicted(model_dir: Path, 
 def test_same_seed_same_weights(tmp_path: Path, model_dir: Path) -> None:
     from emotions.training import train
 
-    prepared, _ = dataset.prepare(make_dataset(tmp_path / "raw", per_class=12), CLASSES, 16, skip_bad=True)
-    split = splitting.stratified_split(prepared.labels, CLASSES, 0.2, 0.2, seed=0)
-    model_params = params.load(params.ModelParams, TINY_PARAMS)
-    train_params = params.TrainParams(epochs=8, batch_size=8, learning_rate=0.01, seed=0)
-    again = train(prepared, split, model_params, train_params, tmp_path / "live")
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=12))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    again = train(prepared, split, *tiny_training(), tmp_path / "live")
     first = bundle.load_keras(model_dir)
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)

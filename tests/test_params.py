@@ -24,7 +24,10 @@ def load_with(section: type, change: dict | None = None, remove: str | None = No
 
 def test_valid_sections_become_typed_frozen_objects() -> None:
     train = load_with(params.TrainParams)
-    assert train == params.TrainParams(epochs=1, batch_size=8, learning_rate=0.01, seed=0)
+    assert train == params.TrainParams(
+        epochs=1, batch_size=8, learning_rate=0.01, seed=0,
+        augment=False, class_weights=False, early_stopping=0, lr_schedule="constant",
+    )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]
     data = load_with(params.DataParams)
@@ -44,9 +47,17 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.PrepareParams, {"prepare.image_size": 4}, "prepare.image_size: must be an integer >= 8"),
         (params.PrepareParams, {"prepare.on_bad_image": "ignore"}, "prepare.on_bad_image: must be one of skip, error"),
         (params.DataParams, {"data.classes": ["sad", "happy", "sad"]}, "data.classes: duplicate class name 'sad'"),
-        (params.DataParams, {"data.classes": ["sad"]}, "data.classes: must be a list of at least two class names"),
+        (params.DataParams, {"data.classes": ["sad"]}, "data.classes: must be a list of at least 2 class names"),
         (params.ModelParams, {"model.dropout": 1.0}, "model.dropout: must be a number in [0, 1)"),
         (params.TrainParams, {"train.epoch": 3}, "train.epoch: unknown key in params.yaml"),
+        (params.DataParams, {"data.format": "parquet"}, "data.format: must be one of auto, folders, csv"),
+        (params.DataParams, {"data.aliases": {"joy": "joyful"}}, "data.aliases: maps onto 'joyful', which is not in data.classes"),
+        (params.TrainParams, {"train.lr_schedule": "step"}, "train.lr_schedule: must be one of constant, plateau, cosine"),
+        (params.TrainParams, {"train.early_stopping": -1}, "train.early_stopping: must be an integer >= 0"),
+        (params.ModelParams, {"model.architecture": "resnet"}, "model.architecture: must be one of reference, vgg"),
+        (params.AugmentParams, {"augment.shift": 1.5}, "augment.shift: must be a number in [0, 1)"),
+        (params.PrepareParams, {"prepare.min_std": -1}, "prepare.min_std: must be a number >= 0"),
+        (params.PrepareParams, {"prepare.dedupe": "yes"}, "prepare.dedupe: must be true or false, got 'yes'"),
     ],
 )
 def test_bad_values_name_the_key(section: type, change: dict, message: str) -> None:

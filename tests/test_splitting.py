@@ -15,8 +15,27 @@ def labels() -> np.ndarray:
     return np.repeat(np.arange(3), [40, 100, 60])
 
 
+NO_PARTS = np.full(200, "")
+
+
+def test_named_parts_are_kept_and_validation_comes_from_training() -> None:
+    roles = np.where(np.arange(200) % 5 == 0, "test", "train")
+    parts = splitting.split(labels(), roles, CLASSES, 0.1, 0.3, seed=0)
+    np.testing.assert_array_equal(parts["test"], np.flatnonzero(roles == "test"))
+    assert set(parts["val"]) | set(parts["train"]) == set(np.flatnonzero(roles == "train"))
+    assert not set(parts["val"]) & set(parts["train"])
+    assert len(parts["val"]) == pytest.approx(160 * 0.1, abs=2)
+
+
+def test_a_named_validation_part_is_used_as_is() -> None:
+    roles = np.array(["train", "val", "test", "train"] * 50)
+    parts = splitting.split(labels(), roles, CLASSES, 0.1, 0.1, seed=0)
+    for part in splitting.PARTS:
+        np.testing.assert_array_equal(parts[part], np.flatnonzero(roles == part))
+
+
 def test_parts_are_disjoint_complete_and_stratified() -> None:
-    split = splitting.stratified_split(labels(), CLASSES, 0.15, 0.15, seed=1)
+    split = splitting.split(labels(), NO_PARTS, CLASSES, 0.15, 0.15, seed=1)
     everything = np.concatenate(list(split.values()))
     assert len(everything) == 200 and len(np.unique(everything)) == 200
     for part, fraction in (("val", 0.15), ("test", 0.15), ("train", 0.7)):
@@ -25,9 +44,9 @@ def test_parts_are_disjoint_complete_and_stratified() -> None:
 
 
 def test_same_seed_same_split_other_seed_other_split() -> None:
-    a = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=7)
-    b = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=7)
-    c = splitting.stratified_split(labels(), CLASSES, 0.2, 0.2, seed=8)
+    a = splitting.split(labels(), NO_PARTS, CLASSES, 0.2, 0.2, seed=7)
+    b = splitting.split(labels(), NO_PARTS, CLASSES, 0.2, 0.2, seed=7)
+    c = splitting.split(labels(), NO_PARTS, CLASSES, 0.2, 0.2, seed=8)
     assert all(np.array_equal(a[p], b[p]) for p in splitting.PARTS)
     assert not np.array_equal(a["test"], c["test"])
 
@@ -35,11 +54,11 @@ def test_same_seed_same_split_other_seed_other_split() -> None:
 def test_too_few_images_in_a_class_is_named() -> None:
     tiny = np.array([0, 0, 0, 1, 1, 2, 2, 2])
     with pytest.raises(UserError, match=r"split: class 'b' has 2 images, too few"):
-        splitting.stratified_split(tiny, CLASSES, 0.2, 0.2, seed=0)
+        splitting.split(tiny, np.full(8, ""), CLASSES, 0.2, 0.2, seed=0)
 
 
 def test_save_and_load(tmp_path: Path) -> None:
-    split = splitting.stratified_split(labels(), CLASSES, 0.1, 0.1, seed=0)
+    split = splitting.split(labels(), NO_PARTS, CLASSES, 0.1, 0.1, seed=0)
     splitting.save(split, tmp_path / "split.json")
     loaded = splitting.load(tmp_path / "split.json")
     assert all(np.array_equal(split[p], loaded[p]) for p in splitting.PARTS)

@@ -34,7 +34,7 @@ def with_params(project: Path, **changes: object) -> None:
 
 
 def test_prepare_missing_source_folder(project_dir: Path) -> None:
-    assert_user_error(stage("prepare", "--source", "data/raw"), "data/raw: raw data folder not found")
+    assert_user_error(stage("prepare", "--source", "data/raw"), "data/raw: raw data not found (set data.source in params.yaml)")
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_prepare_skips_bad_files_and_warns(project_dir: Path) -> None:
     (raw / "happy" / "broken.png").write_bytes(b"junk")
     result = stage("prepare", "--source", "data/raw")
     assert result.returncode == 0, result.stderr
-    assert "warning: skipped data/raw/happy/broken.png: not a readable image" in result.stderr
+    assert "warning: skipped data/raw/happy/broken.png: unreadable: not a readable image" in result.stderr
     assert "1 skipped" in result.stdout
 
 

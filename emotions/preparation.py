@@ -1,0 +1,141 @@
+"""Preparation: raw images made into model inputs and cleaned, with a manifest and a data report that
+say what was kept, what was dropped and why."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from emotions import hygiene
+from emotions.errors import UserError
+from emotions.imaging import model_inputs
+from emotions.prepared import Prepared
+from emotions import prepared as store
+from emotions.progress import progress
+from emotions.sources import RawImage, part_roles
+
+MANIFEST_FILE = "manifest.csv"
+REPORT_FILE = "report.json"
+
+UNREADABLE = "unreadable"
+NO_FACE = "no face found"
+REMOVAL_STEPS = (UNREADABLE, NO_FACE, *hygiene.STEPS)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How prepare turns raw images into model inputs (from the ``prepare`` params)."""
+
+    image_size: int
+    skip_bad: bool = True
+    min_std: float = 0.0
+    dedupe: bool = False
+    face_detect: bool = False
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    path: str
+    label: str
+    part: str
+    status: str  # "used" or "skipped"
+    reason: str = ""
+
+
+def prepare(
+    items: Iterable[RawImage], classes: Sequence[str], options: Options
+) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
+    """Preprocess every raw image with the shared function, then clean: see ``hygiene``."""
+    seen: list[RawImage] = []  # every item, pixels dropped once used, for the manifest
+    reasons: list[str | None] = []
+    details: list[str] = []
+    inputs: dict[int, np.ndarray] = {}
+    digests: dict[int, str] = {}
+    for item in progress(items, "prepare", unit="img"):
+        index = len(seen)
+        seen.append(RawImage(item.origin, item.label, item.part, None, item.error))
+        reason, detail = None, ""
+        if item.pixels is None:
+            if not options.skip_bad:
+                raise UserError(f"{item.origin}: {item.error} (prepare.on_bad_image is 'error')")
+            reason, detail = UNREADABLE, item.error or ""
+        elif hygiene.is_blank(item.pixels, options.min_std):
+            reason = hygiene.BLANK
+        else:
+            faces = model_inputs(item.pixels, options.image_size, options.face_detect)
+            if faces:
+                inputs[index] = faces[0][1]  # the largest face
+                digests[index] = hygiene.digest(item.pixels)
+            else:
+                reason = NO_FACE
+        reasons.append(reason)
+        details.append(detail)
+
+    roles_by_name = part_roles([item.part for item in seen])
+    roles = [roles_by_name[item.part] for item in seen]
+    if options.dedupe:
+        kept = sorted(inputs)
+        for i, why in zip(kept, hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept])):
+            if why is not None:
+                reasons[i] = why
+
+    rows = [
+        ManifestRow(item.origin, item.label, item.part, "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
+        for item, why, detail in zip(seen, reasons, details)
+    ]
+    used = [i for i, why in enumerate(reasons) if why is None]
+    labels = [seen[i].label for i in used]
+    for name in classes:
+        if name not in labels:
+            raise UserError(f"class {name!r}: no usable image left after prepare (see the manifest's reasons)")
+    prepared = Prepared(
+        images=np.stack([inputs[i] for i in used]).astype(np.float32, copy=False),
+        labels=np.asarray([classes.index(label) for label in labels], dtype=np.int64),
+        classes=tuple(classes),
+        parts=np.asarray([roles[i] for i in used], dtype="<U5"),
+        face_detect=options.face_detect,
+    )
+    return prepared, rows, _report(seen, reasons, roles, roles_by_name, classes)
+
+
+def _report(
+    seen: Sequence[RawImage], reasons: Sequence[str | None], roles: Sequence[str],
+    roles_by_name: dict[str, str], classes: Sequence[str],
+) -> dict[str, object]:
+    """Class counts before and after each cleaning step, and per part at the end."""
+    def counts(indices: Iterable[int]) -> dict[str, int]:
+        tally = Counter(seen[i].label for i in indices)
+        return {name: tally.get(name, 0) for name in classes}
+
+    alive = list(range(len(seen)))
+    steps = [{"step": "read", "total": len(alive), "per_class": counts(alive)}]
+    for step in REMOVAL_STEPS:
+        removed = [i for i in alive if reasons[i] == step]
+        if not removed:
+            continue
+        alive = [i for i in alive if reasons[i] != step]
+        steps.append({"step": f"after removing {step}", "removed": len(removed), "total": len(alive), "per_class": counts(alive)})
+    by_part = {
+        role or "all": counts(i for i in alive if roles[i] == role) for role in sorted(set(roles[i] for i in alive))
+    }
+    return {"parts": roles_by_name, "steps": steps, "final_per_part": by_part}
+
+
+def _manifest_csv(rows: Sequence[ManifestRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "class", "part", "status", "reason"])
+    writer.writerows([r.path, r.label, r.part, r.status, r.reason] for r in rows)
+    return buffer.getvalue()
+
+
+def save(prepared: Prepared, rows: Sequence[ManifestRow], report: dict[str, object], out_dir: Path) -> None:
+    """The prepared data set plus its manifest and data report, in one atomic folder."""
+    store.save(prepared, out_dir, {MANIFEST_FILE: _manifest_csv(rows), REPORT_FILE: json.dumps(report, indent=2) + "\n"})

@@ -1,0 +1,58 @@
+"""The prepared data set on disk: what prepare writes and split, train and evaluate read."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from emotions.errors import UserError
+from emotions.files import atomic_dir
+
+IMAGES_FILE = "images.npy"
+LABELS_FILE = "labels.npy"
+PARTS_FILE = "parts.npy"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Preprocessed images (N, size, size) in [0, 1], class indices, class names, and each image's
+    part role ("train", "val", "test"; "" where the source named no parts)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+    parts: np.ndarray
+    face_detect: bool = False  # predict must crop faces exactly when prepare did
+
+    @property
+    def image_size(self) -> int:
+        return int(self.images.shape[1])
+
+
+def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
+    """Write the arrays, their metadata and the given text files as one folder, atomically."""
+    with atomic_dir(out_dir) as tmp:
+        np.save(tmp / IMAGES_FILE, prepared.images)
+        np.save(tmp / LABELS_FILE, prepared.labels)
+        np.save(tmp / PARTS_FILE, prepared.parts)
+        meta = {"classes": list(prepared.classes), "image_size": prepared.image_size, "face_detect": prepared.face_detect}
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+
+
+def load(prepared_dir: Path) -> Prepared:
+    """The prepared data set written by ``save``; missing files point the user at ``dvc repro``."""
+    try:
+        meta = json.loads((prepared_dir / META_FILE).read_text(encoding="utf-8"))
+        images = np.load(prepared_dir / IMAGES_FILE)
+        labels = np.load(prepared_dir / LABELS_FILE)
+        parts = np.load(prepared_dir / PARTS_FILE)
+    except FileNotFoundError as err:
+        raise UserError(f"{err.filename}: prepared data not found (run `dvc repro prepare` first)") from None
+    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]))

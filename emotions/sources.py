@@ -1,0 +1,195 @@
+"""Raw data sets as users bring them: a folder tree (one sub-folder per class, optionally inside part
+folders such as ``train/`` and ``test/``) or the original FER-2013 CSV, streamed row by row."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+
+from emotions.errors import UserError
+from emotions.imaging import BadImage, is_image_file, read_gray
+
+FER_CSV_COLUMNS = ("emotion", "pixels")
+FER_SIDE = 48
+
+# Part names as data sets spell them (lower-cased), and the role each plays.
+TRAIN_NAMES = frozenset({"train", "training"})
+VAL_NAMES = frozenset({"val", "valid", "validation", "dev", "publictest"})
+TEST_NAMES = frozenset({"test", "testing", "privatetest", "publictest"})
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What to read from a source: the classes in order, and how folder or CSV labels map onto them."""
+
+    classes: tuple[str, ...]
+    aliases: Mapping[str, str]  # lower-cased folder name -> class name
+    csv_emotions: tuple[str, ...]  # CSV emotion code i -> name
+    format: str  # "auto", "folders" or "csv"
+
+    def canonical(self, name: str) -> str | None:
+        """The class a folder name stands for (case and alias insensitive), or None."""
+        key = name.strip().lower()
+        key = self.aliases.get(key, key)
+        return next((c for c in self.classes if c.lower() == key), None)
+
+
+@dataclass(frozen=True)
+class RawImage:
+    """One item of a source: 8-bit grayscale pixels, or the reason there are none."""
+
+    origin: str  # a file path, or "<csv>:<line>"
+    label: str
+    part: str  # the part's name as the source spells it; "" when the source has no parts
+    pixels: np.ndarray | None
+    error: str | None = None
+
+
+def source_format(source: Path, requested: str) -> str:
+    if not source.exists():
+        raise UserError(f"{source}: raw data not found (set data.source in params.yaml)")
+    found = "folders" if source.is_dir() else "csv" if source.suffix.lower() == ".csv" else None
+    if requested != "auto" and found != requested:
+        raise UserError(f"{source}: data.format is {requested!r} but this is not a {requested} source")
+    if found is None:
+        raise UserError(f"{source}: data.source must be a folder of class folders or a FER-2013 .csv file")
+    return found
+
+
+def read_source(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    """Every image of the chosen classes, in a stable order; a class with no images is a user error."""
+    if source_format(source, spec.format) == "csv":
+        yield from _read_csv(source, spec)
+    else:
+        yield from _read_folders(source, spec)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order."""
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _class_folders(folder: Path, spec: SourceSpec) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for sub in _subfolders(folder):
+        name = spec.canonical(sub.name)
+        if name is not None:
+            found.setdefault(name, []).append(sub)
+    return found
+
+
+def folder_layout(source: Path, spec: SourceSpec) -> dict[str, dict[str, list[Path]]]:
+    """Part name -> class -> folders. Class folders at the top mean one unnamed part ("")."""
+    top = _class_folders(source, spec)
+    if top:
+        layout = {"": top}
+    else:
+        layout = {p.name: found for p in _subfolders(source) if (found := _class_folders(p, spec))}
+    if not layout:
+        names = ", ".join(p.name for p in _subfolders(source)) or "none"
+        raise UserError(
+            f"{source}: no class folders for data.classes {list(spec.classes)} (sub-folders found: {names})"
+        )
+    for part, classes in layout.items():
+        where = source / part if part else source
+        missing = [c for c in spec.classes if c not in classes]
+        if missing:
+            raise UserError(f"{where}: no folder for class {missing[0]!r} of data.classes")
+    return layout
+
+
+def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    for part, classes in folder_layout(source, spec).items():
+        for name in spec.classes:
+            files = [f for folder in classes[name] for f in _visible_files(folder)]
+            if not files:
+                where = " and ".join(str(f) for f in classes[name])
+                raise UserError(f"{where}: class folder {name!r} is empty")
+            for path in files:
+                if not is_image_file(path):
+                    yield RawImage(str(path), name, part, None, f"not an image file ({path.suffix or 'no suffix'})")
+                    continue
+                try:
+                    yield RawImage(str(path), name, part, read_gray(path))
+                except BadImage as err:
+                    yield RawImage(str(path), name, part, None, str(err))
+
+
+def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    """Stream the FER-2013 CSV (emotion, pixels[, Usage]): memory holds one row at a time."""
+    wanted = {code: name for code, name in enumerate(spec.csv_emotions) if name in spec.classes}
+    missing = [c for c in spec.classes if c not in wanted.values()]
+    if missing:
+        raise UserError(f"data.csv_emotions: class {missing[0]!r} of data.classes has no emotion code")
+    seen: set[str] = set()
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle)
+        header = [h.strip().lower() for h in next(rows, [])]
+        if not all(column in header for column in FER_CSV_COLUMNS):
+            raise UserError(f"{source}: not a FER-2013 CSV (header must have emotion and pixels columns)")
+        i_emotion, i_pixels = header.index("emotion"), header.index("pixels")
+        i_usage = header.index("usage") if "usage" in header else None
+        for line, row in enumerate(rows, start=2):
+            origin = f"{source}:{line}"
+            try:
+                name = wanted.get(int(row[i_emotion]))
+            except (ValueError, IndexError):
+                yield RawImage(origin, "", "", None, "bad emotion code")
+                continue
+            if name is None:
+                continue  # a class the pipeline does not use
+            part = row[i_usage].strip() if i_usage is not None and len(row) > i_usage else ""
+            seen.add(name)
+            try:
+                pixels = np.array(row[i_pixels].split(), dtype=np.uint8)
+            except (ValueError, OverflowError, IndexError):
+                yield RawImage(origin, name, part, None, "pixels are not 8-bit numbers")
+                continue
+            if pixels.size != FER_SIDE * FER_SIDE:
+                yield RawImage(origin, name, part, None, f"{pixels.size} pixels, not {FER_SIDE}x{FER_SIDE}")
+                continue
+            yield RawImage(origin, name, part, pixels.reshape(FER_SIDE, FER_SIDE))
+    absent = [c for c in spec.classes if c not in seen]
+    if absent:
+        raise UserError(f"{source}: no rows for class {absent[0]!r} of data.classes")
+
+
+def part_roles(parts: Sequence[str]) -> dict[str, str]:
+    """Map a source's part names to train / val / test, following FER-2013's protocol.
+
+    One held-out part is the test set (validation then comes from training); with two, the one
+    named like validation (or PublicTest) validates and the other (PrivateTest) tests.
+    """
+    names = sorted(set(parts))
+    if names == [""]:
+        return {"": ""}
+    train = [n for n in names if n.lower() in TRAIN_NAMES]
+    held_out = [n for n in names if n not in train]
+    if len(train) != 1 or not 1 <= len(held_out) <= 2:
+        raise UserError(
+            f"data.source: cannot tell train from test among parts {names} "
+            "(expected one training part such as train/ or Training/, and one or two held-out parts)"
+        )
+    roles = {train[0]: "train"}
+    if len(held_out) == 1:
+        roles[held_out[0]] = "test"
+        return roles
+    a, b = held_out
+    a_val = a.lower() in VAL_NAMES and b.lower() in TEST_NAMES - {"publictest"}
+    b_val = b.lower() in VAL_NAMES and a.lower() in TEST_NAMES - {"publictest"}
+    if a_val == b_val:
+        raise UserError(f"data.source: cannot tell validation from test between parts {a!r} and {b!r}")
+    val, test = (a, b) if a_val else (b, a)
+    roles.update({val: "val", test: "test"})
+    return roles

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+
+from emotions.augment import Augmentation, Batches, augment, balanced_class_weights
+
+NONE = Augmentation(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0)
+FULL = Augmentation(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
+
+
+def images(n: int = 16) -> np.ndarray:
+    return np.random.default_rng(0).random((n, 24, 24), dtype=np.float32)
+
+
+def test_no_augmentation_is_the_identity() -> None:
+    x = images()
+    np.testing.assert_allclose(augment(x, np.random.default_rng(1), NONE), x, atol=1e-6)
+
+
+def test_flip_only_mirrors_some_images() -> None:
+    x = images(64)
+    out = augment(x, np.random.default_rng(1), Augmentation(True, 0, 0, 0, 0, 0))
+    mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, x)]
+    unchanged = [np.allclose(o, i, atol=1e-6) for o, i in zip(out, x)]
+    assert all(m or u for m, u in zip(mirrored, unchanged))
+    assert 10 < sum(mirrored) < 54
+
+
+def test_full_augmentation_changes_images_stays_in_range_and_repeats() -> None:
+    x = images()
+    a = augment(x, np.random.default_rng(5), FULL)
+    b = augment(x, np.random.default_rng(5), FULL)
+    assert a.dtype == np.float32 and a.shape == x.shape
+    assert 0.0 <= a.min() and a.max() <= 1.0
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, x)
+
+
+def test_batches_cover_every_image_once_per_epoch_and_reshuffle() -> None:
+    x, y = images(20), np.arange(20) % 2
+    batches = Batches(x, y, 6, seed=3, augmentation=None, class_weights=None)
+    assert len(batches) == 4
+    first = np.concatenate([batches[i][1] for i in range(len(batches))])
+    order1 = batches._order.copy()
+    batches.on_epoch_end()
+    assert sorted(first.tolist()) == sorted(y.tolist())
+    assert not np.array_equal(order1, batches._order)
+    xb, yb, wb = batches[0]
+    assert xb.shape == (6, 24, 24, 1) and wb.tolist() == [1.0] * 6
+
+
+def test_balanced_class_weights_favour_rare_classes() -> None:
+    weights = balanced_class_weights(np.array([0, 0, 0, 1]), 2)
+    np.testing.assert_allclose(weights, [4 / 6, 4 / 2])
+    batches = Batches(images(4), np.array([0, 0, 0, 1]), 4, 0, None, weights)
+    _, labels, w = batches[0]
+    np.testing.assert_allclose(w, weights[labels])

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotions import prepared as store
+from emotions import preparation
+from emotions.errors import UserError
+from tests.conftest import CLASSES, drawn_face, make_dataset, prepare_source, shape_image, write_image
+
+
+def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
+    prepared, rows, _ = prepare_source(raw_dataset, ("sad", "angry", "happy"))
+    assert prepared.images.shape == (18, 16, 16) and prepared.images.dtype == np.float32
+    assert 0.0 <= prepared.images.min() and prepared.images.max() <= 1.0
+    assert prepared.classes == ("sad", "angry", "happy")
+    assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
+    assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
+    assert not prepared.parts.any()
+
+
+def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
+    (raw_dataset / "happy" / "notes.txt").write_text("hello")
+    (raw_dataset / "sad" / "broken.png").write_bytes(b"\x89PNG not really")
+    prepared, rows, report = prepare_source(raw_dataset)
+    assert len(prepared.labels) == 18
+    skipped = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
+    assert skipped == {
+        "notes.txt": "unreadable: not an image file (.txt)",
+        "broken.png": "unreadable: not a readable image",
+    }
+    assert report["steps"][1] == {
+        "step": "after removing unreadable", "removed": 2, "total": 18, "per_class": {"angry": 6, "happy": 6, "sad": 6},
+    }
+
+
+def test_bad_file_is_an_error_when_asked(raw_dataset: Path) -> None:
+    (raw_dataset / "sad" / "broken.png").write_bytes(b"junk")
+    with pytest.raises(UserError, match=r"broken.png: not a readable image \(prepare.on_bad_image is 'error'\)"):
+        prepare_source(raw_dataset, skip_bad=False)
+
+
+def test_class_without_a_usable_image_is_named(raw_dataset: Path) -> None:
+    for path in (raw_dataset / "sad").iterdir():
+        path.write_bytes(b"junk")
+    with pytest.raises(UserError, match=r"class 'sad': no usable image left after prepare"):
+        prepare_source(raw_dataset)
+
+
+def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "src" / "train", per_class=4)
+    make_dataset(tmp_path / "src" / "test", per_class=2)  # test images 0 and 1 equal train images 0 and 1
+    write_image(root / "happy" / "blank.png", np.full((24, 24), 128, np.uint8))
+    write_image(root / "happy" / "zcopy.png", shape_image(1, seed=3))  # duplicate of happy_3, same label
+    write_image(root / "sad" / "mislabelled.png", shape_image(0, seed=2))  # angry_2's pixels, labelled sad
+    prepared, rows, report = prepare_source(tmp_path / "src", min_std=2.0, dedupe=True)
+    reasons = {f"{Path(r.path).parent.parent.name}/{Path(r.path).parent.name}/{Path(r.path).name}": r.reason for r in rows if r.reason}
+    assert reasons == {
+        "train/happy/blank.png": "near-blank",
+        "train/happy/zcopy.png": "duplicate",
+        "train/angry/angry_2.png": "conflicting labels",
+        "train/sad/mislabelled.png": "conflicting labels",
+        **{f"train/{c}/{c}_{i}.png": "also in a held-out part" for c in CLASSES for i in (0, 1)},
+    }
+    assert report["parts"] == {"train": "train", "test": "test"}
+    assert report["final_per_part"] == {"test": {"angry": 2, "happy": 2, "sad": 2}, "train": {"angry": 1, "happy": 2, "sad": 2}}
+    assert [s["step"] for s in report["steps"]] == [
+        "read", "after removing near-blank", "after removing duplicate",
+        "after removing conflicting labels", "after removing also in a held-out part",
+    ]
+    assert sorted(prepared.parts.tolist()).count("test") == 6
+
+
+def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None:
+    for name in CLASSES:
+        write_image(raw_dataset / name / "photo.png", drawn_face())
+    prepared, rows, report = prepare_source(raw_dataset, face_detect=True)
+    assert len(prepared.labels) == 3 and prepared.face_detect
+    assert {Path(r.path).name for r in rows if r.status == "used"} == {"photo.png"}
+    assert {r.reason for r in rows if r.status == "skipped"} == {"no face found"}  # the shapes are not faces
+    assert report["steps"][-1] == {"step": "after removing no face found", "removed": 18, "total": 3, "per_class": {c: 1 for c in CLASSES}}
+
+
+def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
+    (raw_dataset / "happy" / "notes.txt").write_text("hello")
+    prepared, rows, report = prepare_source(raw_dataset)
+    out = tmp_path / "prepared"
+    preparation.save(prepared, rows, report, out)
+    loaded = store.load(out)
+    np.testing.assert_array_equal(loaded.images, prepared.images)
+    np.testing.assert_array_equal(loaded.labels, prepared.labels)
+    np.testing.assert_array_equal(loaded.parts, prepared.parts)
+    assert loaded.classes == CLASSES and loaded.image_size == 16 and loaded.face_detect is False
+    with (out / preparation.MANIFEST_FILE).open() as f:
+        manifest = list(csv.DictReader(f))
+    assert len(manifest) == 19 and [m["status"] for m in manifest].count("skipped") == 1
+    assert json.loads((out / preparation.REPORT_FILE).read_text()) == report
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared", "raw"]  # no temporary leftovers
+
+
+def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"meta.json: prepared data not found \(run `dvc repro prepare` first\)"):
+        store.load(tmp_path)
