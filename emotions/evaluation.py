@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, classification_report, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
-from emotions.files import write_text
+from emotions.figures import confusion_image, mistakes_grid
+from emotions.files import write_png, write_text
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "classification_report.txt"
@@ -20,11 +21,21 @@ CONFUSION_FILE = "confusion.csv"
 PER_CLASS_FILE = "per_class.csv"
 
 
+MARKDOWN_FILE = "report.md"
+CONFUSION_PNG = "confusion.png"
+MISTAKES_PNG = "mistakes.png"
+MISTAKES_SHOWN = 24
+
+
 @dataclass(frozen=True)
 class Evaluation:
     classes: tuple[str, ...]
     y_true: np.ndarray
-    y_pred: np.ndarray
+    probabilities: np.ndarray  # (N, classes)
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
 
     def metrics(self) -> dict[str, object]:
         """Accuracy, macro and per-class precision/recall/F1: what `dvc metrics show` lists."""
@@ -71,8 +82,38 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
-def write_reports(evaluation: Evaluation, out_dir: Path) -> dict[str, object]:
-    """Write the metrics, the text report, and the per-image and per-class tables DVC plots draw."""
+def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int) -> str:
+    per_class = metrics["per_class"]
+    assert isinstance(per_class, dict)
+    lines = [
+        "# Evaluation on the held-out test set",
+        "",
+        f"{metrics['test_images']} test images: accuracy **{metrics['accuracy']:.4f}**, macro-F1 **{metrics['macro_f1']:.4f}**.",
+        "",
+        "| class | precision | recall | F1 | images |",
+        "|---|---|---|---|---|",
+        *(f"| {n} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" for n, v in per_class.items()),
+        f"| macro | {metrics['macro_precision']:.4f} | {metrics['macro_recall']:.4f} | {metrics['macro_f1']:.4f} | {metrics['test_images']} |",
+        "",
+        "## Confusion matrix",
+        "",
+        "Rows are the true classes, columns the predicted ones.",
+        "",
+        f"![confusion matrix]({CONFUSION_PNG})",
+        "",
+        "## Most confident mistakes",
+        "",
+    ]
+    if mistakes:
+        lines += [f"The {mistakes} wrong answers the model was surest of: the true label, then the prediction and its probability.", "", f"![most confident mistakes]({MISTAKES_PNG})"]
+    else:
+        lines.append("None: every test image was classified correctly.")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(evaluation: Evaluation, images: np.ndarray, out_dir: Path) -> dict[str, object]:
+    """Write the metrics, the text report, the per-image and per-class tables DVC plots draw, and a
+    Markdown report with the confusion matrix and the most confident mistakes as pictures."""
     metrics = evaluation.metrics()
     names = evaluation.classes
     write_text(out_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
@@ -87,4 +128,19 @@ def write_reports(evaluation: Evaluation, out_dir: Path) -> dict[str, object]:
         out_dir / PER_CLASS_FILE,
         _csv(["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]),
     )
+    matrix = confusion_matrix(evaluation.y_true, evaluation.y_pred, labels=list(range(len(names))))
+    write_png(out_dir / CONFUSION_PNG, confusion_image(matrix, names))
+    wrong = np.flatnonzero(evaluation.y_pred != evaluation.y_true)
+    confidence = evaluation.probabilities.max(axis=1)
+    worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]
+    write_png(
+        out_dir / MISTAKES_PNG,
+        mistakes_grid(
+            images[worst],
+            [names[i] for i in evaluation.y_true[worst]],
+            [names[i] for i in evaluation.y_pred[worst]],
+            confidence[worst].tolist(),
+        ),
+    )
+    write_text(out_dir / MARKDOWN_FILE, _markdown(metrics, evaluation, len(worst)))
     return metrics

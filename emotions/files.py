@@ -9,6 +9,9 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import cv2
+import numpy as np
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -34,6 +37,12 @@ def atomic_path(target: Path) -> Iterator[Path]:
 def write_text(target: Path, text: str) -> None:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_png(target: Path, image: np.ndarray) -> None:
+    with atomic_path(target) as tmp:
+        if not cv2.imwrite(str(tmp), image):
+            raise OSError(f"{target}: could not write PNG")
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -69,12 +70,16 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
+    started = time.perf_counter()
     with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
-        model.fit(
+        history = model.fit(
             batches,
             validation_data=(prepared.images[val_idx][..., np.newaxis], prepared.labels[val_idx]),
             epochs=p.epochs,
             callbacks=_callbacks(p, live),
             verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
         )
+    seconds = time.perf_counter() - started
+    epochs = len(history.epoch)
+    print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
     return with_flip_averaging(model) if model_params.tta_flip else model

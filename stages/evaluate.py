@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,13 +54,18 @@ def main() -> None:
             )
         test = splitting.load(args.split)["test"]
         images, labels = prepared.images[test], prepared.labels[test]
-    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images).argmax(axis=1))
+    started = time.perf_counter()
+    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images))
+    seconds = time.perf_counter() - started
     if args.data:
         print(json.dumps(evaluation.metrics(), indent=2) if args.json else evaluation.text_report())
         return
-    metrics = write_reports(evaluation, args.out_dir)
+    metrics = write_reports(evaluation, images, args.out_dir)
     print(evaluation.text_report())
-    print(f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")
+    print(
+        f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "
+        f"({len(labels) / seconds:.0f} images/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from emotions import params, preparation
@@ -27,6 +28,7 @@ def main() -> None:
         dedupe=prep.dedupe,
         face_detect=prep.face_detect,
     )
+    started = time.perf_counter()
     prepared, rows, report = preparation.prepare(read_source(args.source, spec), data.classes, options)
     preparation.save(prepared, rows, report, args.out)
     skipped = [r for r in rows if r.status == "skipped"]
@@ -35,7 +37,8 @@ def main() -> None:
     if len(skipped) > 20:
         print(f"warning: ... and {len(skipped) - 20} more skipped", file=sys.stderr)
     print(
-        f"prepare: {len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in {args.out}, "
+        f"prepare: {len(rows)} read in {time.perf_counter() - started:.1f} s; "
+        f"{len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in {args.out}, "
         f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, counts in {args.out / preparation.REPORT_FILE})"
     )
 

@@ -7,16 +7,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions.evaluation import CONFUSION_FILE, METRICS_FILE, PER_CLASS_FILE, REPORT_FILE, Evaluation, write_reports
+import cv2
+
+from emotions import evaluation as evaluation_module
+from emotions.evaluation import (
+    CONFUSION_FILE, CONFUSION_PNG, MARKDOWN_FILE, METRICS_FILE, MISTAKES_PNG, PER_CLASS_FILE, REPORT_FILE,
+    Evaluation, write_reports,
+)
 
 CLASSES = ("angry", "happy", "sad")
+
+
+def one_hot(predicted: list[int], confidence: float = 0.8) -> np.ndarray:
+    probs = np.full((len(predicted), 3), (1 - confidence) / 2)
+    probs[np.arange(len(predicted)), predicted] = confidence
+    return probs
 
 
 def example() -> Evaluation:
     # angry: 2 of 3 right; happy: 3 of 3; sad: 1 of 2, one sad called happy
     y_true = np.array([0, 0, 0, 1, 1, 1, 2, 2])
-    y_pred = np.array([0, 0, 2, 1, 1, 1, 2, 1])
-    return Evaluation(CLASSES, y_true, y_pred)
+    probs = one_hot([0, 0, 2, 1, 1, 1, 2, 1])
+    probs[7] = [0.05, 0.9, 0.05]  # the surest mistake
+    return Evaluation(CLASSES, y_true, probs)
 
 
 def test_metrics_match_hand_computed_values() -> None:
@@ -29,7 +42,8 @@ def test_metrics_match_hand_computed_values() -> None:
 
 
 def test_reports_are_written(tmp_path: Path) -> None:
-    metrics = write_reports(example(), tmp_path)
+    images = np.random.default_rng(0).random((8, 16, 16), dtype=np.float32)
+    metrics = write_reports(example(), images, tmp_path)
     assert json.loads((tmp_path / METRICS_FILE).read_text()) == json.loads(json.dumps(metrics))
     report = (tmp_path / REPORT_FILE).read_text()
     assert all(name in report for name in CLASSES) and "macro avg" in report
@@ -38,8 +52,28 @@ def test_reports_are_written(tmp_path: Path) -> None:
     assert len(rows) == 8 and rows[-1] == {"actual": "sad", "predicted": "happy"}
     with (tmp_path / PER_CLASS_FILE).open() as f:
         assert [r["class"] for r in csv.DictReader(f)] == list(CLASSES)
+    markdown = (tmp_path / MARKDOWN_FILE).read_text()
+    assert "accuracy **0.7500**" in markdown and "| happy | 0.7500 | 1.0000 | 0.8571 | 3 |" in markdown
+    assert f"![confusion matrix]({CONFUSION_PNG})" in markdown and "The 2 wrong answers" in markdown
+    confusion = cv2.imread(str(tmp_path / CONFUSION_PNG))
+    mistakes = cv2.imread(str(tmp_path / MISTAKES_PNG))
+    assert confusion is not None and confusion.shape[0] > 200
+    assert mistakes is not None and mistakes.shape[1] == 6 * 144
+
+
+def test_most_confident_mistakes_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = {}
+
+    def record(images, true, predicted, confidence, **_):
+        shown.update(true=true, predicted=predicted, confidence=confidence)
+        return np.zeros((10, 10, 3), np.uint8)
+
+    monkeypatch.setattr(evaluation_module, "mistakes_grid", record)
+    write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path)
+    assert shown["true"] == ["sad", "angry"] and shown["predicted"] == ["happy", "sad"]
+    assert shown["confidence"] == pytest.approx([0.9, 0.8])
 
 
 def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
-    evaluation = Evaluation(CLASSES, np.array([0, 1, 2]), np.array([0, 1, 1]))
+    evaluation = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 1]))
     assert evaluation.metrics()["per_class"]["sad"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}

@@ -1,0 +1,181 @@
+"""Benchmark on real faces: the whole pipeline on FER-2013 (angry, happy, sad), the reference CNN next
+to the strongest configuration, plus the speed targets of prepare, CSV import and a no-op rebuild.
+
+    python bench/fer2013.py [--data ../shared/data/fer2013] [--configs reference,best]
+
+Each configuration runs `dvc exp run -S ...` from raw images in a fresh copy of the project (a new git
+repo), so the numbers are what a user gets. Results go to bench/results/fer2013.json and are printed
+as the Markdown table the README shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("stages", "emotions", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")
+FER_CODES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+# The parameters each configuration sets on top of params.yaml (besides data.source).
+CONFIGS: dict[str, dict[str, object]] = {
+    "reference": {},
+    "best": {
+        "model.architecture": "vgg",
+        "model.vgg_width": 32,
+        "model.vgg_blocks": 3,
+        "model.dropout": 0.3,
+        "model.tta_flip": True,
+        "train.epochs": 40,
+        "train.batch_size": 64,
+        "train.class_weights": True,
+        "train.early_stopping": 8,
+        "train.lr_schedule": "plateau",
+    },
+}
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[str, float]:
+    started = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout + result.stderr, seconds
+
+
+def workspace(parent: Path, name: str) -> Path:
+    """A fresh copy of the project in its own git repo, as a user's clone would be."""
+    repo = parent / name
+    repo.mkdir()
+    for item in PROJECT_FILES:
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, repo / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, repo / item)
+    run(["git", "init", "-q"], repo)
+    run([sys.executable, "-m", "dvc", "init", "-q"], repo)
+    shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "project"], repo)
+    return repo
+
+
+def number(pattern: str, text: str) -> float:
+    match = re.search(pattern, text)
+    if not match:
+        sys.exit(f"bench: no match for {pattern!r} in the pipeline's output")
+    return float(match.group(1))
+
+
+def bench_config(parent: Path, name: str, data: Path) -> dict[str, object]:
+    repo = workspace(parent, name)
+    sets = {"data.source": str(data), **CONFIGS[name]}
+    command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={json.dumps(v) if isinstance(v, bool) else v}")]
+    print(f"bench: {name}: {' '.join(command)}", flush=True)
+    output, seconds = run([sys.executable, "-m", *command], repo)
+    metrics = json.loads((repo / "reports" / "metrics.json").read_text())
+    _, noop = run([sys.executable, "-m", "dvc", "repro"], repo)
+    return {
+        "command": " ".join(command),
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "f1": {c: v["f1"] for c, v in metrics["per_class"].items()},
+        "test_images": metrics["test_images"],
+        "pipeline_s": round(seconds, 1),
+        "prepare_s": number(r"prepare: \d+ read in ([\d.]+) s", output),
+        "images_read": int(number(r"prepare: (\d+) read", output)),
+        "train_s": number(r"train: \d+ epochs in ([\d.]+) s", output),
+        "epochs": int(number(r"train: (\d+) epochs", output)),
+        "train_images_per_s": number(r"train: .* ([\d.]+) images/s", output),
+        "predict_images_per_s": number(r"evaluate: .*\(([\d.]+) images/s\)", output),
+        "noop_repro_s": round(noop, 2),
+    }
+
+
+def synthetic_full_csv(sample: Path, out: Path, rows: int = 35887) -> None:
+    """A CSV the size of the full FER-2013 file (35,887 rows, ~290 MB), made from the shared sample:
+    its faces cycled with a changed pixel each, over all seven emotion codes and three usages."""
+    lines = sample.read_text().splitlines()[1:]
+    usages = ["Training"] * 8 + ["PublicTest", "PrivateTest"]
+    with out.open("w") as f:
+        f.write("emotion,pixels,Usage\n")
+        for i in range(rows):
+            pixels = lines[i % len(lines)].split(",")[1].split()
+            pixels[i % 2304] = str(i % 256)
+            f.write(f"{i % 7},{' '.join(pixels)},{usages[i % 10]}\n")
+
+
+def bench_csv_import(parent: Path, sample: Path) -> dict[str, object]:
+    repo = workspace(parent, "csv")
+    big = parent / "fer2013-full-size.csv"
+    synthetic_full_csv(sample, big)
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "stages.prepare", "--source", str(big), "--out", "data/prepared"], cwd=repo,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        sys.exit("bench: CSV import failed")
+    return {"csv_mb": round(big.stat().st_size / 2**20), "rows": 35887, "import_s": round(seconds, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def table(results: dict[str, dict[str, object]]) -> str:
+    rows = [
+        "| configuration | accuracy | macro-F1 | F1 angry | F1 happy | F1 sad | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        f1 = r["f1"]
+        rows.append(
+            f"| {name} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {f1['angry']:.3f} | {f1['happy']:.3f} | {f1['sad']:.3f} "
+            f"| {r['epochs']} | {r['train_s'] / 60:.1f} min | {r['train_images_per_s']:.0f} | {r['predict_images_per_s']:.0f} "
+            f"| {r['pipeline_s'] / 60:.1f} min |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
+    parser.add_argument("--configs", default="reference,best")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fer2013.json")
+    args = parser.parse_args()
+    if not (args.data / "Training").is_dir():
+        sys.exit(f"bench: {args.data}: no FER-2013 folder tree (Training/, PublicTest/) there")
+    data = args.data.resolve()
+    with tempfile.TemporaryDirectory(prefix="bench-fer2013-") as tmp:
+        parent = Path(tmp)
+        results = {name: bench_config(parent, name, data) for name in args.configs.split(",")}
+        sample = data / "fer2013-sample.csv"
+        csv_import = bench_csv_import(parent, sample) if sample.exists() else None
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "data": str(args.data),
+        "configs": results,
+        "csv_import": csv_import,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(results))
+    first = next(iter(results.values()))
+    noops = ", ".join(f"{name} {r['noop_repro_s']:.1f} s" for name, r in results.items())
+    print(f"\nprepare: {first['images_read']} images in {first['prepare_s']:.1f} s; no-op dvc repro: {noops}")
+    if csv_import:
+        print(f"CSV import: {csv_import['rows']} rows, {csv_import['csv_mb']} MB in {csv_import['import_s']:.1f} s, "
+              f"peak memory {csv_import['peak_rss_mb']} MB")
+
+
+if __name__ == "__main__":
+    main()
