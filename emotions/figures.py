@@ -56,3 +56,21 @@ def mistakes_grid(
         _text(grid, f"true {true[k]}", (x + 4, y + tile + 12), 0.45, GREEN)
         _text(grid, f"pred {predicted[k]} {confidence[k]:.0%}", (x + 4, y + tile + 30), 0.45, RED)
     return grid
+
+
+def annotate(image: np.ndarray, faces: Sequence[tuple[tuple[int, int, int, int] | None, str, float]]) -> np.ndarray:
+    """A copy of a BGR image with each face's box (the whole image when there is none) and its top
+    emotion with that emotion's probability."""
+    out = image.copy()
+    height, width = out.shape[:2]
+    scale = max(0.4, min(width, height) / 400)
+    thickness = max(1, round(scale * 2))
+    for box, label, probability in faces:
+        x, y, w, h = box if box is not None else (0, 0, width, height)
+        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), GREEN, thickness)
+        text = f"{label} {probability:.0%}"
+        (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+        top = y - th - base - 4 if y - th - base - 4 >= 0 else y
+        cv2.rectangle(out, (x, top), (x + tw + 6, top + th + base + 4), GREEN, -1)
+        _text(out, text, (x + 3, top + th + 2), scale, WHITE, thickness)
+    return out

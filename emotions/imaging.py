@@ -12,6 +12,7 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".
 MIN_SIDE = 2  # a 1x1 "image" carries no face
 FACE_MARGIN = 0.15  # Haar boxes stop at the brows and chin; face crops in data sets show a little more
 MIN_FACE = 20  # pixels: smaller detections are noise at the sizes we classify
+DETECT_SIDE = 1024  # larger photos are searched at this size: as accurate for faces, far faster
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -57,10 +58,12 @@ def _face_cascade() -> cv2.CascadeClassifier:
 
 def detect_faces(gray: np.ndarray) -> list[Box]:
     """Faces in a grayscale image, largest first, each box widened by ``FACE_MARGIN`` and clipped."""
-    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
     height, width = gray.shape[:2]
+    scale = min(1.0, DETECT_SIDE / max(height, width))
+    small = gray if scale == 1.0 else cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    found = _face_cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
     boxes = []
-    for x, y, w, h in sorted((tuple(map(int, f)) for f in found), key=lambda b: -b[2] * b[3]):
+    for x, y, w, h in sorted((tuple(round(v / scale) for v in f) for f in found), key=lambda b: -b[2] * b[3]):
         dx, dy = int(w * FACE_MARGIN), int(h * FACE_MARGIN)
         x0, y0 = max(0, x - dx), max(0, y - dy)
         boxes.append((x0, y0, min(width, x + w + dx) - x0, min(height, y + h + dy) - y0))

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from emotions import bundle
+from emotions.figures import annotate
+from emotions.files import write_png
 from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
+from emotions.progress import progress
 
 BATCH_SIZE = 256
 
@@ -63,7 +67,7 @@ class Predictor:
         """One result per image, or per face with face detection, in input order; failures included."""
         slots: list[Prediction | tuple[str, Box | None]] = []
         images: list[np.ndarray] = []
-        for path, error in inputs:
+        for path, error in progress(inputs, "reading", unit="img"):
             faces = []
             if error is None:
                 try:
@@ -95,6 +99,28 @@ class Predictor:
         return results
 
 
+def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
+    """A copy of each predicted image with its faces' boxes and labels drawn on, named after it."""
+    by_image: dict[str, list[Prediction]] = {}
+    for p in predictions:
+        if p.label is not None:
+            by_image.setdefault(p.path, []).append(p)
+    written: list[Path] = []
+    used: set[str] = set()
+    for path, faces in by_image.items():
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            continue
+        name = Path(path).stem
+        while name in used:
+            name += "_"
+        used.add(name)
+        target = out_dir / f"{name}.png"
+        write_png(target, annotate(image, [(f.box, f.label, f.probabilities[f.label]) for f in faces]))
+        written.append(target)
+    return written
+
+
 def as_json(predictions: Sequence[Prediction]) -> str:
     rows = []
     for p in predictions:
@@ -121,8 +147,12 @@ def as_csv(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
 
 
 def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
-    """A table for people: one row per image, the top emotion and every class's probability."""
-    width = max([len("image"), *(len(p.path) for p in predictions)])
+    """A table for people: one row per image (or face, with its box), the top emotion and every
+    class's probability."""
+    def name(p: Prediction) -> str:
+        return p.path if p.box is None else f"{p.path} [{p.box[0]},{p.box[1]} {p.box[2]}x{p.box[3]}]"
+
+    width = max([len("image"), *(len(name(p)) for p in predictions)])
     label_width = max(len("emotion"), *(len(c) for c in classes))
     columns = [max(len(c), 6) for c in classes]
     lines = [
@@ -130,8 +160,8 @@ def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
     ]
     for p in predictions:
         if p.probabilities is None:
-            lines.append(f"{p.path:<{width}}  error: {p.error}")
+            lines.append(f"{name(p):<{width}}  error: {p.error}")
             continue
         cells = "  ".join(f"{p.probabilities[c]:>{w}.3f}" for c, w in zip(classes, columns))
-        lines.append(f"{p.path:<{width}}  {p.label:<{label_width}}  {cells}")
+        lines.append(f"{name(p):<{width}}  {p.label:<{label_width}}  {cells}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from emotions.errors import run_cli
 from emotions.files import write_text
-from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
+from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs, write_annotated
 
 
 def main() -> None:
@@ -24,6 +24,7 @@ def main() -> None:
     output.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     output.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     output.add_argument("--out", type=Path, help="write the predictions as CSV to this file")
+    parser.add_argument("--annotate", type=Path, metavar="DIR", help="write a copy of each image with boxes and labels drawn on")
     args = parser.parse_args()
     predictor = Predictor(args.model_dir)
     predictions = predictor.predict(expand_inputs(args.paths))
@@ -37,6 +38,9 @@ def main() -> None:
         print(as_csv(predictions, classes), end="")
     else:
         print(as_table(predictions, classes))
+    if args.annotate:
+        written = write_annotated(predictions, args.annotate)
+        print(f"predict: {len(written)} annotated images in {args.annotate}", file=sys.stderr)
     failed = [p for p in predictions if p.error]
     for p in failed:
         print(f"warning: {p.path}: {p.error}", file=sys.stderr)

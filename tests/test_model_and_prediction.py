@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from emotions import bundle, params, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
-from tests.conftest import CLASSES, TINY_PARAMS, make_dataset, prepare_source, shape_image, write_image
+from tests.conftest import CLASSES, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, write_image
 
 
 
@@ -159,3 +161,65 @@ def test_same_seed_same_weights(tmp_path: Path, model_dir: Path) -> None:
     first = bundle.load_keras(model_dir)
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_evaluate_scores_any_labelled_set_and_writes_nothing(model_dir: Path, project_dir: Path) -> None:
+    other = make_dataset(project_dir / "other", classes=("Angry", "happy", "sad"), per_class=4)
+    before = sorted(p.relative_to(project_dir) for p in project_dir.rglob("*"))
+    base = [sys.executable, "-m", "stages.evaluate", "--data", str(other), "--model-dir", str(model_dir)]
+    as_json_run = subprocess.run([*base, "--json"], capture_output=True, text=True)
+    assert as_json_run.returncode == 0, as_json_run.stderr
+    metrics = json.loads(as_json_run.stdout)
+    assert metrics["test_images"] == 12 and 0 <= metrics["accuracy"] <= 1 and "macro_f1" in metrics
+    assert set(metrics["per_class"]["sad"]) == {"precision", "recall", "f1", "support"}
+    text_run = subprocess.run(base, capture_output=True, text=True)
+    assert text_run.returncode == 0 and "macro avg" in text_run.stdout
+    assert sorted(p.relative_to(project_dir) for p in project_dir.rglob("*") if "__pycache__" not in p.parts) == [
+        p for p in before if "__pycache__" not in p.parts
+    ]
+
+
+def test_evaluate_data_that_is_missing_is_named(model_dir: Path, project_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.evaluate", "--data", "nowhere", "--model-dir", str(model_dir)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2 and result.stderr.strip() == "error: nowhere: raw data not found (set data.source in params.yaml)"
+
+
+@pytest.fixture
+def face_model_dir(model_dir: Path, tmp_path: Path) -> Path:
+    """The tiny model, marked as trained on face crops: predict must then detect faces too."""
+    target = tmp_path / "face_model"
+    shutil.copytree(model_dir, target)
+    meta = json.loads((target / "meta.json").read_text())
+    (target / "meta.json").write_text(json.dumps({**meta, "face_detect": True}))
+    return target
+
+
+def test_every_face_in_a_photo_gets_a_box_and_an_annotated_copy(face_model_dir: Path, tmp_path: Path) -> None:
+    two = np.concatenate([drawn_face(), drawn_face()], axis=1)  # two faces side by side
+    photo = write_image(tmp_path / "photos" / "two.png", cv2.cvtColor(two, cv2.COLOR_GRAY2BGR))
+    empty = write_image(tmp_path / "photos" / "wall.png", np.full((120, 160), 90, np.uint8))
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.predict", str(tmp_path / "photos"), "--json",
+         "--model-dir", str(face_model_dir), "--annotate", str(tmp_path / "annotated")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    faces = [r for r in rows if r["path"] == str(photo)]
+    assert len(faces) == 2 and all(len(r["box"]) == 4 and r["label"] in CLASSES for r in faces)
+    assert sorted(r["box"][0] + r["box"][2] / 2 < 200 for r in faces) == [False, True]  # one face in each half
+    assert [r for r in rows if r["path"] == str(empty)] == [{"path": str(empty), "error": "no face found"}]
+    annotated = cv2.imread(str(tmp_path / "annotated" / "two.png"))
+    assert annotated.shape == (200, 400, 3) and not np.array_equal(annotated, cv2.cvtColor(two, cv2.COLOR_GRAY2BGR))
+    assert not (tmp_path / "annotated" / "wall.png").exists()
+
+
+def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
+    huge = write_image(tmp_path / "huge.png", np.zeros((10000, 10000), np.uint8))
+    tiny = write_image(tmp_path / "tiny.png", np.zeros((1, 1), np.uint8))
+    predictions = Predictor(model_dir).predict(expand_inputs([str(huge), str(tiny)]))
+    assert predictions[0].label is not None
+    assert predictions[1].error == "too small (1x1 pixels)"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+import cv2
 import pytest
 import yaml
 
@@ -145,6 +146,60 @@ def test_experiment_with_set_param_shows_in_metrics_diff(clean: Path) -> None:
     assert "train.loss" in diff["dvclive/train/metrics.json"]
     shown = json.loads(dvc(clean, "exp", "show", "--json"))
     assert shown, "dvc exp show listed nothing"
+
+
+def fer_csv(path: Path, per_class: int = 12) -> Path:
+    """A small FER-2013-format CSV: three used classes, one unused, Training and PublicTest rows."""
+    lines = ["emotion,pixels,Usage"]
+    for code, kind in ((0, 0), (3, 1), (4, 2), (6, 0)):
+        for i in range(per_class):
+            pixels = cv2.resize(shape_image(kind, seed=100 * code + i), (48, 48), interpolation=cv2.INTER_NEAREST)
+            lines.append(f"{code},{' '.join(map(str, pixels.ravel()))},{'Training' if i % 3 else 'PublicTest'}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_one_switch_runs_the_pipeline_on_a_fer2013_csv(clean: Path) -> None:
+    fer_csv(clean / "data" / "fer.csv")
+    output = dvc(clean, "exp", "run", "-S", "data.source=data/fer.csv")
+    assert ran(output) == {"prepare", "split", "train", "evaluate", "predict"}
+    assert "split (the source's own parts): train" in output
+    report = json.loads((clean / "data" / "prepared" / "report.json").read_text())
+    assert report["parts"] == {"PublicTest": "test", "Training": "train"}
+    assert report["final_per_part"]["test"] == {"angry": 4, "happy": 4, "sad": 4}
+    assert json.loads((clean / "reports" / "metrics.json").read_text())["test_images"] == 12
+
+
+def test_push_to_a_remote_and_pull_into_a_second_clone(clean: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    dvc(clean, "remote", "add", "-d", "local", str(remote))
+    run(clean, "git", "commit", "-qam", "add a remote")
+    dvc(clean, "push")
+    second = tmp_path / "second"
+    run(tmp_path, "git", "clone", "-q", str(clean), str(second))
+    dvc(second, "pull")
+    assert dvc(second, "status").strip().endswith("Data and pipelines are up to date.")
+    assert ran(dvc(second, "repro")) == set()
+    assert (second / "models" / "model.keras").is_file()
+    run(clean, "git", "reset", "-q", "--hard", "HEAD~1")
+
+
+def test_queued_experiments_run_side_by_side_and_compare(clean: Path) -> None:
+    for rate in ("0.002", "0.005"):
+        dvc(clean, "exp", "run", "--queue", "-S", f"train.learning_rate={rate}")
+    dvc(clean, "exp", "run", "--run-all", "-j", "2")
+    shown = json.loads(dvc(clean, "exp", "show", "--json", "--no-fetch"))
+    experiments = [e for entry in shown for e in (entry.get("experiments") or [])]
+    rates = set()
+    for exp in experiments:
+        for rev in exp["revs"]:
+            data = rev["data"]
+            rates.add(data["params"]["params.yaml"]["data"]["train"]["learning_rate"])
+            assert data["metrics"]["reports/metrics.json"]["data"]["accuracy"] >= 0
+    assert {0.002, 0.005} <= rates
+    names = [rev["name"] for exp in experiments for rev in exp["revs"] if rev.get("name")]
+    dvc(clean, "plots", "diff", *names[:2], "-o", "compare")
+    assert (clean / "compare" / "index.html").is_file()
 
 
 def test_forced_repro_twice_gives_identical_metrics(clean: Path) -> None:
