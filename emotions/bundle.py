@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
     import keras
 
 MODEL_FILE = "model.keras"
+ONNX_FILE = "model.onnx"  # the same network exported; what evaluate and predict run
 META_FILE = "meta.json"
 
 
@@ -44,6 +45,13 @@ def read_meta(model_dir: Path) -> ModelMeta:
     except FileNotFoundError:
         raise _missing(path) from None
     return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
+
+
+def onnx_path(model_dir: Path) -> Path:
+    path = model_dir / ONNX_FILE
+    if not path.is_file():
+        raise _missing(path)
+    return path
 
 
 def load_keras(model_dir: Path) -> keras.Model:

@@ -18,6 +18,7 @@ from emotions.figures import annotate
 from emotions.files import write_png
 from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
 from emotions.progress import progress
+from emotions.runtime import OnnxModel
 
 BATCH_SIZE = 256
 
@@ -57,11 +58,15 @@ class Predictor:
 
     def __init__(self, model_dir: Path) -> None:
         self.meta = bundle.read_meta(model_dir)
-        self._model = bundle.load_keras(model_dir)
+        self._model = OnnxModel(bundle.onnx_path(model_dir))
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities for preprocessed images of shape (N, size, size)."""
-        return np.asarray(self._model.predict(images[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0))
+        """Class probabilities for preprocessed images of shape (N, size, size), in batches."""
+        if not len(images):
+            return np.zeros((0, len(self.meta.classes)), np.float32)
+        return np.concatenate(
+            [self._model.probabilities(images[i : i + BATCH_SIZE]) for i in range(0, len(images), BATCH_SIZE)]
+        )
 
     def predict(self, inputs: Sequence[tuple[Path, str | None]]) -> list[Prediction]:
         """One result per image, or per face with face detection, in input order; failures included."""

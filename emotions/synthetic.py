@@ -94,6 +94,7 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         "mouth_open": 0.0,
         "mouth_round": 0.0,
         "teeth": 0.0,
+        "clenched": 0.0,
         "lip_t": u(0.065, 0.085),
         # Brows: height above the eye, inner-end lift (+ = inner end higher), arch.
         "brow_h": u(0.28, 0.34),
@@ -124,7 +125,7 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         g["cheeks"] = 1.0 if rng.random() < 0.6 else 0.0
     elif expression == "sad":
         g["mouth_w"] = u(0.30, 0.42)
-        g["mouth_sag"] = -u(0.14, 0.26)
+        g["mouth_sag"] = -u(0.16, 0.28)
         g["lip_t"] = u(0.075, 0.095)
         g["brow_h"] = u(0.28, 0.36)
         g["brow_inner"] = u(0.14, 0.24)
@@ -134,8 +135,9 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         g["lid_drop"] = u(0.25, 0.45)
     elif expression == "angry":
         g["mouth_w"] = u(0.24, 0.34)
-        g["mouth_sag"] = u(-0.05, 0.01)
+        g["mouth_sag"] = u(-0.06, 0.0)
         g["lip_t"] = u(0.08, 0.11)
+        g["clenched"] = 1.0 if rng.random() < 0.35 else 0.0
         g["brow_h"] = u(0.16, 0.22)
         g["brow_inner"] = -u(0.16, 0.26)
         g["brow_arch"] = u(-0.02, 0.02)
@@ -208,7 +210,17 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
     # The corners carry the curvature: a smile lifts them, a frown lowers them.
     corner_v = mouth_v - sag * 0.5
     upper = _curve(-w, w, corner_v, corner_v, sag * (1.0 - 0.6 * bool(g["mouth_open"])))
-    if g["mouth_open"]:
+    if g["clenched"]:
+        # Bared, clenched teeth: a flat band of teeth between tight lips.
+        lower = _curve(-w, w, corner_v + 0.04, corner_v + 0.04, sag + 0.05)
+        upper = _curve(-w, w, corner_v - 0.06, corner_v - 0.06, sag - 0.02)
+        c.polygon(upper + lower[::-1], white)
+        c.polyline(_curve(-w, w, corner_v - 0.01, corner_v - 0.01, sag + 0.015), ink, 0.025)
+        for k in range(1, 6):
+            x = -w + 2.0 * w * k / 6.0
+            c.polyline([(x, corner_v - 0.055), (x, corner_v + 0.035)], ink, 0.02)
+        c.polyline(upper + lower[::-1] + upper[:1], ink, 0.045)
+    elif g["mouth_open"]:
         lower = _curve(-w, w, corner_v, corner_v, sag + g["mouth_open"] * 0.25)
         c.polygon(upper + lower[::-1], dark)
         if g["teeth"]:
@@ -228,8 +240,9 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
                   skin: float) -> np.ndarray:
     """The whole face drawn upright and centred on a ``big`` x ``big`` canvas."""
     img = np.full((big, big), bg, dtype=np.float32)
-    unit = big * rng.uniform(0.37, 0.41)
-    c = _Canvas(img, big / 2.0, big / 2.0 + 0.05 * big, unit)
+    unit = big * rng.uniform(0.42, 0.46)
+    # Centre the features (brows to chin), not the head: a tight crop, as in face datasets.
+    c = _Canvas(img, big / 2.0, big / 2.0 - 0.15 * unit, unit)
     head_v = rng.uniform(1.22, 1.36)  # head half-height / half-width
 
     ink = max(0.0, skin - rng.uniform(110.0, 150.0))      # brows, lids, lip lines
@@ -249,15 +262,16 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
         c.ellipse(0.0, -0.12, 1.08, head_v * 0.98 + 0.05, hair, start=180, end=360)
     c.ellipse(0.0, 0.0, 1.0, head_v, skin)
     if has_hair:
-        fringe = [(x, hairline + 0.10 * (x * x)) for x in np.linspace(-1.0, 1.0, 15)]
-        top = [(x, -head_v - 0.1) for x in (1.0, -1.0)]
-        mask = np.zeros_like(img)
-        cm = _Canvas(mask, c.cx, c.cy, c.unit)
-        cm.polygon(fringe + top, 1.0)
-        cm2 = np.zeros_like(img)
-        _Canvas(cm2, c.cx, c.cy, c.unit).ellipse(0.0, 0.0, 1.0, head_v, 1.0)
-        m = np.clip(mask * cm2, 0.0, 1.0)
-        img[:] = img * (1.0 - m) + hair * m
+        # The fringe: the part of the head above a curved hairline.
+        top, bottom = [], []
+        for x in np.linspace(-0.999, 0.999, 41):
+            half = head_v * math.sqrt(1.0 - x * x)
+            fringe = hairline + 0.25 * x * x
+            if fringe > -half:
+                top.append((float(x), -half))
+                bottom.append((float(x), min(fringe, half)))
+        if len(top) > 2:
+            c.polygon(top + bottom[::-1], hair)
 
     g = _geometry(expression, rng)
     # Small per-face jitter of where features sit, so position alone gives nothing away.

@@ -23,11 +23,17 @@ def main() -> None:
     prepared = store.load(args.prepared)
     split = splitting.load(args.split)
 
-    from emotions.training import train  # TensorFlow loads only once the inputs are known to be good
+    # TensorFlow loads only once the inputs are known to be good
+    from emotions.export import export_checked
+    from emotions.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
     bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect), args.model_dir)
-    print(f"train: model saved to {args.model_dir / bundle.MODEL_FILE}")
+    difference = export_checked(model, args.model_dir / bundle.ONNX_FILE, prepared.images[split["val"]])
+    print(
+        f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
+        f"(largest difference on the validation images {difference:.1e})"
+    )
 
 
 if __name__ == "__main__":

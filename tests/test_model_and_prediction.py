@@ -14,7 +14,7 @@ import pytest
 
 from emotions import bundle, params, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
-from tests.conftest import CLASSES, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, write_image
+from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, write_image
 
 
 
@@ -30,6 +30,7 @@ def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainPa
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained for a few epochs on shapes that stand in for emotions."""
+    from emotions.export import export_checked
     from emotions.training import train
 
     root = tmp_path_factory.mktemp("trained")
@@ -37,8 +38,28 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     model = train(prepared, split, *tiny_training(), root / "live")
     bundle.save(model, bundle.ModelMeta(CLASSES, 16, face_detect=False), root / "models")
+    export_checked(model, root / "models" / bundle.ONNX_FILE, prepared.images)
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run
     return root / "models"
+
+
+def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
+    from emotions.export import largest_difference, to_onnx
+    from emotions.model import build_model, with_flip_averaging
+
+    x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
+    assert largest_difference(bundle.load_keras(model_dir), model_dir / bundle.ONNX_FILE, x) <= 1e-4
+    vgg = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
+    averaged = with_flip_averaging(build_model(16, 3, vgg))
+    to_onnx(averaged, tmp_path / "vgg.onnx")
+    assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
+
+
+def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
+    code = "import sys, stages.predict; print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'dvc', 'dvclive') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_reference_cnn_layout() -> None:

@@ -1,0 +1,102 @@
+"""Benchmark of prediction speed: the exported ONNX model next to Keras, in one run.
+
+    python bench/predict.py [--model-dir models] [--runs 7]
+
+Cold start: whole processes, median of --runs each: `python -c "import tensorflow"`,
+`python -c "import cv2, numpy"`, and `python -m stages.predict IMAGE --json` (face detection off).
+Throughput: 4,096 preprocessed crops at batch 256, onnxruntime against Keras `model.predict`.
+Results go to bench/results/predict.json and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emotions import bundle  # noqa: E402
+from emotions.prediction import BATCH_SIZE, Predictor  # noqa: E402
+
+
+def cold(command: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def throughput(predict, images: np.ndarray, rounds: int = 3) -> float:
+    predict(images[:BATCH_SIZE])  # warm up
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        predict(images)
+        best = max(best, len(images) / (time.perf_counter() - started))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "predict.json")
+    args = parser.parse_args()
+    predictor = Predictor(args.model_dir)  # a missing model is named here
+    size = predictor.meta.image_size
+    images = np.random.default_rng(0).random((4096, size, size), dtype=np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        image = Path(tmp) / "face.png"
+        cv2.imwrite(str(image), (images[0] * 255).astype(np.uint8))
+        python = sys.executable
+        times = {
+            "import tensorflow": cold([python, "-c", "import tensorflow"], args.runs),
+            "import cv2, numpy": cold([python, "-c", "import cv2, numpy"], args.runs),
+            "predict one image (onnx)": cold(
+                [python, "-m", "stages.predict", str(image), "--json", "--model-dir", str(args.model_dir)], args.runs
+            ),
+        }
+    import keras
+
+    model = bundle.load_keras(args.model_dir)
+    rates = {
+        "onnxruntime": throughput(predictor.probabilities, images),
+        "keras model.predict": throughput(lambda x: model.predict(x[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0), images),
+    }
+    one = times["predict one image (onnx)"]
+    report = {
+        "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
+        "cold_s": {k: round(v, 3) for k, v in times.items()},
+        "cold_vs_tensorflow_import": round(one / times["import tensorflow"], 3),
+        "cold_vs_cv2_numpy_import": round(one / times["import cv2, numpy"], 2),
+        "images_per_s_batch_256": {k: round(v) for k, v in rates.items()},
+        "throughput_ratio": round(rates["onnxruntime"] / rates["keras model.predict"], 2),
+        "keras": keras.__version__,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print("| measure | value |\n|---|---|")
+    for name, seconds in times.items():
+        print(f"| cold `{name}` (median of {args.runs}) | {seconds:.2f} s |")
+    print(f"| one-image predict / `import tensorflow` | {report['cold_vs_tensorflow_import']:.2f} (goal <= 0.10) |")
+    print(f"| one-image predict / `import cv2, numpy` | {report['cold_vs_cv2_numpy_import']:.2f} (goal <= 2.5) |")
+    for name, rate in rates.items():
+        print(f"| {name}, 4,096 crops at batch 256 | {rate:.0f} images/s |")
+    print(f"| onnxruntime / Keras throughput | {report['throughput_ratio']:.2f} (goal >= 1.2) |")
+
+
+if __name__ == "__main__":
+    main()
