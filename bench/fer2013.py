@@ -35,10 +35,10 @@ CONFIGS: dict[str, dict[str, object]] = {
         "model.vgg_blocks": 3,
         "model.dropout": 0.3,
         "model.tta_flip": True,
-        "train.epochs": 40,
+        "train.epochs": 25,
         "train.batch_size": 64,
         "train.class_weights": True,
-        "train.early_stopping": 8,
+        "train.early_stopping": 6,
         "train.lr_schedule": "plateau",
     },
 }

@@ -126,14 +126,16 @@ def test_predictions_are_distributions_with_the_top_label(model_dir: Path, tmp_p
 def test_bad_items_are_reported_and_the_rest_predicted(model_dir: Path, tmp_path: Path) -> None:
     good = write_image(tmp_path / "in" / "good.png", shape_image(0))
     (tmp_path / "in" / "bad.jpg").write_bytes(b"\xff\xd8\xff cut")
+    (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "empty").mkdir()
-    inputs = expand_inputs([str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "empty")])
+    inputs = expand_inputs([str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "empty"), str(tmp_path / "notes.txt")])
     predictions = Predictor(model_dir).predict(inputs)
     assert [(Path(p.path).name, p.error) for p in predictions] == [
         ("bad.jpg", "truncated JPEG"),
         ("good.png", None),
         ("missing.png", "no such file or folder"),
         ("empty", "folder has no images"),
+        ("notes.txt", "not a readable image"),
     ]
     assert predictions[1].label is not None
     table = as_table(predictions, CLASSES)
