@@ -34,14 +34,15 @@ CONFIGS: dict[str, dict[str, object]] = {
     "best": {
         "model.architecture": "vgg",
         "model.vgg_width": 32,
-        "model.vgg_blocks": 3,
+        "model.vgg_blocks": 4,
+        "model.dense_units": 256,
         "model.dropout": 0.3,
         "model.tta_flip": True,
-        "train.epochs": 25,
-        "train.batch_size": 64,
+        "train.epochs": 20,
+        "train.batch_size": 128,
+        "train.learning_rate": 0.002,
         "train.class_weights": True,
-        "train.early_stopping": 6,
-        "train.lr_schedule": "plateau",
+        "train.lr_schedule": "cosine",
     },
 }
 

@@ -28,22 +28,22 @@ def reference_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Mo
 
 
 def vgg_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
-    """A deeper CPU-friendly network for real faces: blocks of two batch-normalised 3x3 convs and a
-    max-pool, filters doubling per block, then global average pooling and a dense head."""
+    """A deeper CPU-friendly network for real faces: blocks of batch-normalised 3x3 convs and a
+    max-pool, filters doubling per block; one conv in the two large-resolution blocks (where convs
+    cost most), two in the later ones; then global average pooling and a dense head."""
     layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, 1))]
     for block in range(p.vgg_blocks):
-        filters = p.vgg_width * 2**block
-        for _ in range(2):
+        for _ in range(1 if block < 2 else 2):
             layers += [
-                keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
+                keras.layers.Conv2D(p.vgg_width * 2**block, 3, padding="same", use_bias=False),
                 keras.layers.BatchNormalization(),
                 keras.layers.ReLU(),
             ]
         layers.append(keras.layers.MaxPooling2D(2))
-        if p.dropout > 0:
-            layers.append(keras.layers.Dropout(p.dropout / 2))
+    layers.append(keras.layers.GlobalAveragePooling2D())
+    if p.dropout > 0:
+        layers.append(keras.layers.Dropout(p.dropout))
     layers += [
-        keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(p.dense_units, use_bias=False),
         keras.layers.BatchNormalization(),
         keras.layers.ReLU(),

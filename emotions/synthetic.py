@@ -95,12 +95,12 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         "mouth_round": 0.0,
         "teeth": 0.0,
         "clenched": 0.0,
-        "lip_t": u(0.065, 0.085),
+        "lip_t": u(0.08, 0.10),
         # Brows: height above the eye, inner-end lift (+ = inner end higher), arch.
         "brow_h": u(0.28, 0.34),
         "brow_inner": u(-0.03, 0.03),
         "brow_arch": u(0.0, 0.05),
-        "brow_t": u(0.09, 0.12),
+        "brow_t": u(0.11, 0.14),
         # Eyes: half-width, opening (height / width), lid slant (+ = outer end lower).
         "eye_w": u(0.14, 0.18),
         "eye_open": u(0.50, 0.70),
@@ -126,7 +126,7 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
     elif expression == "sad":
         g["mouth_w"] = u(0.30, 0.42)
         g["mouth_sag"] = -u(0.16, 0.28)
-        g["lip_t"] = u(0.075, 0.095)
+        g["lip_t"] = u(0.09, 0.11)
         g["brow_h"] = u(0.28, 0.36)
         g["brow_inner"] = u(0.14, 0.24)
         g["brow_arch"] = u(-0.02, 0.03)
@@ -136,12 +136,12 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
     elif expression == "angry":
         g["mouth_w"] = u(0.24, 0.34)
         g["mouth_sag"] = u(-0.06, 0.0)
-        g["lip_t"] = u(0.08, 0.11)
+        g["lip_t"] = u(0.10, 0.13)
         g["clenched"] = 1.0 if rng.random() < 0.35 else 0.0
         g["brow_h"] = u(0.16, 0.22)
         g["brow_inner"] = -u(0.16, 0.26)
         g["brow_arch"] = u(-0.02, 0.02)
-        g["brow_t"] = u(0.11, 0.15)
+        g["brow_t"] = u(0.13, 0.17)
         g["eye_open"] = u(0.30, 0.50)
         g["lid_slant"] = -u(0.10, 0.22)
         g["lid_drop"] = u(0.20, 0.40)
@@ -309,8 +309,8 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
 
     # Pose: rotation about the centre, scale and shift.
     angle = rng.uniform(-15.0, 15.0)
-    scale = rng.uniform(0.86, 1.12)
-    shift = rng.uniform(-0.065, 0.065, size=2) * big
+    scale = rng.uniform(0.80, 1.18)
+    shift = rng.uniform(-0.055, 0.055, size=2) * big
     m = cv2.getRotationMatrix2D((big / 2.0, big / 2.0), angle, scale)
     m[:, 2] += shift
     img = cv2.warpAffine(img, m, (big, big), flags=cv2.INTER_LINEAR,
