@@ -72,7 +72,6 @@ def test_reference_cnn_layout() -> None:
 
 
 def test_vgg_network_and_flip_averaging(tmp_path: Path) -> None:
-    import keras
 
     from emotions.model import build_model, with_flip_averaging
 
