@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -20,6 +20,9 @@ import numpy as np
 from emotions.errors import UserError
 
 __all__ = ["EXPRESSIONS", "draw_face", "write_sample"]
+
+EXPRESSIONS: tuple[str, ...] = ("angry", "happy", "neutral", "sad", "surprise")
+"""The expressions the generator can draw, sorted (a class name must be one of these)."""
 
 # Faces are drawn this many times larger than the output, then shrunk with INTER_AREA,
 # which gives anti-aliased strokes at a fraction of the cost of supersampling by hand.
@@ -78,14 +81,13 @@ def _curve(u0: float, u1: float, v0: float, v1: float, sag: float, n: int = 17) 
     return out
 
 
-# ---------------------------------------------------------------------------
-# Per-expression feature geometry. Each returns a dict of parameters in face units;
-# the ranges overlap a little between neighbouring expressions (like real faces do),
-# but every expression has its own combination of mouth, brows and eyes.
-# ---------------------------------------------------------------------------
-
 def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
-    """Random feature geometry for one face of the given expression."""
+    """Random feature geometry, in face units, for one face of the given expression.
+
+    Each expression has its own combination of mouth, brows and eyes (as the facial
+    action units of real expressions do), with ranges wide enough that two faces of one
+    class never look the same.
+    """
     u = rng.uniform
     g: dict[str, float] = {
         # Mouth: half-width, sag of the lip line (+ = smile, - = frown), openness.
@@ -110,6 +112,9 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         # Extras.
         "cheeks": 0.0,
         "frown_lines": 0.0,
+        # Expression-free accessories, so that no single region of pixels gives the class away.
+        "glasses": 1.0 if rng.random() < 0.2 else 0.0,
+        "moustache": 1.0 if rng.random() < 0.12 else 0.0,
     }
     if expression == "happy":
         g["mouth_w"] = u(0.40, 0.55)
@@ -124,22 +129,24 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
         g["smile_eyes"] = 1.0 if rng.random() < 0.3 else 0.0
         g["cheeks"] = 1.0 if rng.random() < 0.6 else 0.0
     elif expression == "sad":
-        g["mouth_w"] = u(0.30, 0.42)
-        g["mouth_sag"] = -u(0.16, 0.28)
+        g["mouth_w"] = u(0.32, 0.44)
+        g["mouth_sag"] = -u(0.18, 0.30)
         g["lip_t"] = u(0.09, 0.11)
         g["brow_h"] = u(0.28, 0.36)
-        g["brow_inner"] = u(0.14, 0.24)
+        g["brow_inner"] = u(0.16, 0.26)
         g["brow_arch"] = u(-0.02, 0.03)
         g["eye_open"] = u(0.45, 0.65)
         g["lid_slant"] = u(0.10, 0.22)
         g["lid_drop"] = u(0.25, 0.45)
+        if rng.random() < 0.25:
+            g["mouth_open"] = u(0.3, 0.6)  # crying, an open frown
     elif expression == "angry":
         g["mouth_w"] = u(0.24, 0.34)
-        g["mouth_sag"] = u(-0.06, 0.0)
+        g["mouth_sag"] = u(-0.04, 0.01)
         g["lip_t"] = u(0.10, 0.13)
         g["clenched"] = 1.0 if rng.random() < 0.35 else 0.0
         g["brow_h"] = u(0.16, 0.22)
-        g["brow_inner"] = -u(0.16, 0.26)
+        g["brow_inner"] = -u(0.20, 0.30)
         g["brow_arch"] = u(-0.02, 0.02)
         g["brow_t"] = u(0.13, 0.17)
         g["eye_open"] = u(0.30, 0.50)
@@ -175,13 +182,11 @@ def _draw_eye(c: _Canvas, side: int, g: dict[str, float], eye_v: float,
     if drop > 0:
         # The upper lid covers the top of the eye with a slanted edge: the outer end lower
         # for sad (droopy), the inner end lower for angry (narrowed, glaring).
-        slant = g["lid_slant"] * side  # in u: outer end is at larger |u|
         top = eye_v - eh - 0.05
         inner_u, outer_u = eu - side * (ew + 0.04), eu + side * (ew + 0.04)
         edge = eye_v - eh + 2 * eh * drop
         inner_v = edge - g["lid_slant"] * ew
         outer_v = edge + g["lid_slant"] * ew
-        del slant
         c.polygon([(inner_u, top), (outer_u, top), (outer_u, outer_v), (inner_u, inner_v)], skin)
         c.polyline([(inner_u + side * 0.02, inner_v), (outer_u - side * 0.02, outer_v)], ink, 0.04)
     if g["cheeks"]:
@@ -194,7 +199,7 @@ def _draw_brow(c: _Canvas, side: int, g: dict[str, float], eye_v: float, ink: fl
     base = eye_v - g["brow_h"]
     inner_u, outer_u = side * 0.12, side * 0.62
     inner_v = base - g["brow_inner"]
-    outer_v = base + 0.5 * g["brow_inner"] * 0.4
+    outer_v = base + 0.2 * g["brow_inner"]
     c.polyline(_curve(inner_u, outer_u, inner_v, outer_v, -g["brow_arch"]), ink, g["brow_t"])
 
 
@@ -209,9 +214,15 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
     sag = g["mouth_sag"]
     # The corners carry the curvature: a smile lifts them, a frown lowers them.
     corner_v = mouth_v - sag * 0.5
-    upper = _curve(-w, w, corner_v, corner_v, sag * (1.0 - 0.6 * bool(g["mouth_open"])))
+    if sag >= 0:
+        upper = _curve(-w, w, corner_v, corner_v, sag * (1.0 - 0.6 * bool(g["mouth_open"])))
+        lower = _curve(-w, w, corner_v, corner_v, sag + g["mouth_open"] * 0.25)
+    else:
+        upper = _curve(-w, w, corner_v, corner_v, sag)
+        lower = _curve(-w, w, corner_v, corner_v, sag * (1.0 - 0.6 * bool(g["mouth_open"])) + g["mouth_open"] * 0.1)
     if g["clenched"]:
         # Bared, clenched teeth: a flat band of teeth between tight lips.
+        w += 0.06
         lower = _curve(-w, w, corner_v + 0.04, corner_v + 0.04, sag + 0.05)
         upper = _curve(-w, w, corner_v - 0.06, corner_v - 0.06, sag - 0.02)
         c.polygon(upper + lower[::-1], white)
@@ -221,7 +232,6 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
             c.polyline([(x, corner_v - 0.055), (x, corner_v + 0.035)], ink, 0.02)
         c.polyline(upper + lower[::-1] + upper[:1], ink, 0.045)
     elif g["mouth_open"]:
-        lower = _curve(-w, w, corner_v, corner_v, sag + g["mouth_open"] * 0.25)
         c.polygon(upper + lower[::-1], dark)
         if g["teeth"]:
             teeth_lower = [(pu, min(pv + 0.07, lv)) for (pu, pv), (_, lv) in zip(upper, lower)]
@@ -232,8 +242,7 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
     if g["cheeks"]:
         for side in (-1, 1):
             cu = side * (w + 0.06)
-            c.polyline(_curve(cu, cu + side * 0.08, corner_v - 0.10, corner_v + 0.08, side * 0.0 - 0.03),
-                       ink, 0.03)
+            c.polyline(_curve(cu, cu + side * 0.08, corner_v - 0.10, corner_v + 0.08, -0.03), ink, 0.03)
 
 
 def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float,
@@ -279,6 +288,13 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
     mouth_v = rng.uniform(0.50, 0.64)
     for side in (-1, 1):
         _draw_eye(c, side, g, eye_v, skin, ink, white)
+    if g["glasses"]:
+        frame = min(ink + rng.uniform(0.0, 60.0), skin - 40.0)
+        r = rng.uniform(0.21, 0.25)
+        for side in (-1, 1):
+            c.ellipse(side * 0.38, eye_v + 0.02, r, r * 0.8, frame, thickness=0.03)
+        c.polyline(_curve(-0.38 + r, 0.38 - r, eye_v, eye_v, -0.03, n=5), frame, 0.03)
+    for side in (-1, 1):
         _draw_brow(c, side, g, eye_v, ink)
     if g["frown_lines"]:
         for side in (-1, 1):
@@ -287,6 +303,11 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
     nose_v = (eye_v + mouth_v) / 2.0 + 0.08
     c.polyline([(0.04, eye_v + 0.08), (0.08, nose_v)], shade, 0.035)
     c.polyline(_curve(-0.12, 0.12, nose_v, nose_v, 0.05), shade, 0.04)
+    if g["moustache"]:
+        top_v = (nose_v + mouth_v) / 2.0 - 0.02
+        half = rng.uniform(0.28, 0.4)
+        c.polygon(_curve(-half, half, top_v + 0.06, top_v + 0.06, -0.10)
+                  + _curve(half, -half, top_v + 0.10, top_v + 0.10, -0.04), min(hair, skin - 70.0))
     _draw_mouth(c, g, mouth_v, skin, ink, white, dark)
     return img
 
@@ -307,12 +328,15 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
         bg = skin - 35.0 if skin - 35.0 >= 0.0 and (rng.random() < 0.5 or skin + 35.0 > 255.0) else skin + 35.0
     img = _draw_upright(expression, rng, big, bg, skin)
 
-    # Pose: rotation about the centre, scale and shift.
+    # Pose: rotation about the centre, scale, a slight turn (horizontal squash) and shift.
     angle = rng.uniform(-15.0, 15.0)
-    scale = rng.uniform(0.80, 1.18)
+    scale = rng.uniform(0.78, 1.22)
+    squash = rng.uniform(0.9, 1.0)
     shift = rng.uniform(-0.055, 0.055, size=2) * big
     m = cv2.getRotationMatrix2D((big / 2.0, big / 2.0), angle, scale)
-    m[:, 2] += shift
+    m[:, 0] *= squash
+    centre = np.array([big / 2.0, big / 2.0])
+    m[:, 2] = centre - m[:, :2] @ centre + shift
     img = cv2.warpAffine(img, m, (big, big), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=float(bg))
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
@@ -332,12 +356,6 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
         img = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma)
     img = img + rng.normal(0.0, rng.uniform(2.0, 7.0), size=img.shape).astype(np.float32)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-_DRAWERS: dict[str, Callable[[np.random.Generator], dict[str, float]]] = {}
-
-EXPRESSIONS: tuple[str, ...] = ("angry", "happy", "neutral", "sad", "surprise")
-"""The expressions the generator can draw, sorted."""
 
 
 def _unsupported_message(name: str) -> str:
@@ -362,6 +380,8 @@ def write_sample(out_dir: Path, classes: Sequence[str], per_class: int, new_per_
             raise UserError(_unsupported_message(name))
     if len(set(classes)) != len(classes):
         raise UserError(f"data.classes: a class is listed twice: {', '.join(classes)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserError(f"the sample generator needs a non-negative integer seed, got {seed!r}")
     if per_class < 1:
         raise UserError(f"the sample generator needs at least 1 image per class, got {per_class}")
     if new_per_class < 0:

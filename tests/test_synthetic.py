@@ -1,3 +1,5 @@
+"""Tests for the synthetic face generator: determinism, layout, and that the classes really differ."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,52 +11,164 @@ import pytest
 from emotions.errors import UserError
 from emotions.synthetic import EXPRESSIONS, draw_face, write_sample
 
-CLASSES = ("angry", "happy", "sad")
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``, by relative path, with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+def _load(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert image is not None, path
+    return image
 
 
-def test_layout_counts_and_shape(tmp_path: Path) -> None:
-    counts = write_sample(tmp_path, CLASSES, per_class=4, new_per_class=2, seed=1, size=32)
-    assert counts == {c: 4 for c in CLASSES}
-    assert sorted(p.name for p in (tmp_path / "faces" / "sad").iterdir()) == [f"sad_{i:04d}.png" for i in range(4)]
-    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == sorted(f"{c}_{i}.png" for c in CLASSES for i in (0, 1))
-    image = cv2.imread(str(tmp_path / "faces" / "angry" / "angry_0000.png"), cv2.IMREAD_UNCHANGED)
-    assert image.shape == (32, 32) and image.dtype == np.uint8
-    face = draw_face("happy", np.random.default_rng(0), 48)
-    assert face.shape == (48, 48) and face.dtype == np.uint8 and face.std() > 5
+def _faces(expression: str, n: int, seed: int = 0, size: int = 64) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.stack([draw_face(expression, rng, size) for _ in range(n)]).astype(np.float64)
 
 
-def test_same_seed_same_bytes_other_seed_other_images(tmp_path: Path) -> None:
-    write_sample(tmp_path / "a", CLASSES, 3, 1, seed=5)
-    write_sample(tmp_path / "b", CLASSES, 3, 1, seed=5)
-    write_sample(tmp_path / "c", CLASSES, 3, 1, seed=6)
-    assert files(tmp_path / "a") == files(tmp_path / "b")
-    assert files(tmp_path / "a") != files(tmp_path / "c")
-
-
-def test_new_images_are_not_copies_of_training_faces(tmp_path: Path) -> None:
-    write_sample(tmp_path, CLASSES, 20, 3, seed=2)
-    faces = set(files(tmp_path / "faces").values())
-    assert not faces & set(files(tmp_path / "new").values())
-
-
-def test_classes_differ_where_expressions_do() -> None:
-    """Mean images per class differ (mouth and brows), beyond the within-class noise."""
-    means = {c: np.mean([draw_face(c, np.random.default_rng(i), 48).astype(float) for i in range(40)], axis=0) for c in CLASSES}
-    for a, b in (("angry", "happy"), ("happy", "sad"), ("angry", "sad")):
-        assert np.abs(means[a] - means[b]).max() > 20, (a, b)
-
-
-def test_every_listed_expression_draws() -> None:
+def test_expressions_are_sorted_and_cover_the_pipeline_classes() -> None:
+    assert list(EXPRESSIONS) == sorted(EXPRESSIONS)
     assert {"angry", "happy", "sad", "neutral", "surprise"} <= set(EXPRESSIONS)
-    for name in EXPRESSIONS:
-        assert draw_face(name, np.random.default_rng(0), 32).shape == (32, 32)
 
 
-def test_unknown_expression_is_named_and_nothing_is_written(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="the sample generator cannot draw 'disgust'"):
-        write_sample(tmp_path / "out", ("angry", "disgust"), 2, 1, seed=0)
-    assert not (tmp_path / "out").exists()
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+@pytest.mark.parametrize("size", [48, 64])
+def test_draw_face_shape_dtype_and_contrast(expression: str, size: int) -> None:
+    image = draw_face(expression, np.random.default_rng(1), size)
+    assert image.dtype == np.uint8
+    assert image.shape == (size, size)
+    assert image.std() > 10  # a face, not a blank frame
+
+
+def test_draw_face_is_deterministic_and_varied() -> None:
+    a = draw_face("happy", np.random.default_rng(7))
+    b = draw_face("happy", np.random.default_rng(7))
+    c = draw_face("happy", np.random.default_rng(8))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_draw_face_rejects_unknown_expression() -> None:
+    with pytest.raises(UserError, match="disgust"):
+        draw_face("disgust", np.random.default_rng(0))
+
+
+def test_layout_and_counts(tmp_path: Path) -> None:
+    counts = write_sample(tmp_path, ["angry", "happy", "sad"], per_class=5, new_per_class=2, seed=3)
+    assert counts == {"angry": 5, "happy": 5, "sad": 5}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faces", "new"]
+    for name in ("angry", "happy", "sad"):
+        files = sorted(p.name for p in (tmp_path / "faces" / name).iterdir())
+        assert files == [f"{name}_{i:04d}.png" for i in range(5)]
+        for f in files:
+            assert _load(tmp_path / "faces" / name / f).shape == (64, 64)
+    new = sorted(p.name for p in (tmp_path / "new").iterdir())
+    assert new == sorted(f"{name}_{i}.png" for name in ("angry", "happy", "sad") for i in range(2))
+
+
+def test_size_is_respected_and_no_new_dir_when_not_asked(tmp_path: Path) -> None:
+    write_sample(tmp_path, ["neutral"], per_class=2, new_per_class=0, seed=0, size=32)
+    assert _load(tmp_path / "faces" / "neutral" / "neutral_0000.png").shape == (32, 32)
+    assert not (tmp_path / "new").exists()
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    args = dict(classes=["angry", "happy", "sad"], per_class=4, new_per_class=2, seed=11)
+    write_sample(tmp_path / "a", **args)
+    write_sample(tmp_path / "b", **args)
+    a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert len(a) == 3 * 4 + 3 * 2
+    assert a == b
+
+
+def test_different_seed_gives_different_images(tmp_path: Path) -> None:
+    write_sample(tmp_path / "a", ["happy", "sad"], per_class=4, new_per_class=1, seed=1)
+    write_sample(tmp_path / "b", ["happy", "sad"], per_class=4, new_per_class=1, seed=2)
+    a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert a.keys() == b.keys()
+    assert all(a[k] != b[k] for k in a)
+
+
+def test_a_class_does_not_depend_on_the_other_classes(tmp_path: Path) -> None:
+    write_sample(tmp_path / "a", ["happy"], per_class=3, new_per_class=1, seed=5)
+    write_sample(tmp_path / "b", ["sad", "happy", "angry"], per_class=3, new_per_class=1, seed=5)
+    a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert a == {k: v for k, v in b.items() if "happy" in k}
+
+
+def test_new_images_are_not_copies_of_faces(tmp_path: Path) -> None:
+    write_sample(tmp_path, ["angry", "happy", "sad"], per_class=20, new_per_class=3, seed=0)
+    faces = np.stack([_load(p) for p in sorted((tmp_path / "faces").rglob("*.png"))]).astype(np.float64)
+    for path in sorted((tmp_path / "new").glob("*.png")):
+        image = _load(path).astype(np.float64)
+        closest = np.abs(faces - image).mean(axis=(1, 2)).min()
+        assert closest > 5.0, f"{path.name} is a near-copy of a training face"
+
+
+def _mouth(images: np.ndarray) -> np.ndarray:
+    """The lower-middle part of the frame, where the mouth is."""
+    h, w = images.shape[1:]
+    return images[:, int(h * 0.6):int(h * 0.95), int(w * 0.2):int(w * 0.8)]
+
+
+def _brows(images: np.ndarray) -> np.ndarray:
+    """The upper-middle part of the frame, where the brows are."""
+    h, w = images.shape[1:]
+    return images[:, int(h * 0.1):int(h * 0.4), int(w * 0.1):int(w * 0.9)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "region"),
+    [
+        ("happy", "sad", _mouth),  # smile vs frown
+        ("angry", "sad", _brows),  # brows lowered vs raised toward the nose
+        ("angry", "happy", _brows),
+        ("neutral", "surprise", _mouth),  # closed vs round open mouth
+    ],
+)
+def test_classes_differ_where_real_expressions_do(first: str, second: str, region) -> None:
+    """A nearest-mean classifier on one face region tells two classes apart on unseen faces."""
+
+    def features(expression: str, seed: int) -> np.ndarray:
+        x = region(_faces(expression, 60, seed=seed))
+        # Light is varied per image: compare images normalised to zero mean, unit spread.
+        x = (x - x.mean(axis=(1, 2), keepdims=True)) / (x.std(axis=(1, 2), keepdims=True) + 1e-6)
+        return x.reshape(len(x), -1)
+
+    train = [features(first, 1), features(second, 2)]
+    test = [features(first, 3), features(second, 4)]
+    means = np.stack([t.mean(axis=0) for t in train])
+    hits = [((t[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1) == k for k, t in enumerate(test)]
+    accuracy = float(np.concatenate(hits).mean())
+    assert accuracy >= 0.68, accuracy  # chance is 0.5
+
+
+def test_unsupported_expression_raises_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "sample"
+    with pytest.raises(UserError) as caught:
+        write_sample(out, ["happy", "disgust"], per_class=3, new_per_class=1, seed=0)
+    message = str(caught.value)
+    assert "'disgust'" in message
+    assert ", ".join(EXPRESSIONS) in message
+    assert "\n" not in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(classes=["happy", "happy"]),
+        dict(per_class=0),
+        dict(new_per_class=-1),
+        dict(seed=-1),
+        dict(size=8),
+    ],
+)
+def test_bad_parameters_raise_user_error_and_write_nothing(tmp_path: Path, kwargs: dict) -> None:
+    args = dict(out_dir=tmp_path / "sample", classes=["happy", "sad"], per_class=2, new_per_class=1, seed=0)
+    args.update(kwargs)
+    with pytest.raises(UserError):
+        write_sample(**args)
+    assert not (tmp_path / "sample").exists()
