@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
 from emotions.figures import confusion_image, mistakes_grid
-from emotions.files import write_png, write_text
+from emotions.files import csv_text, write_png, write_text
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "classification_report.txt"
@@ -74,14 +71,6 @@ class Evaluation:
         )
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int) -> str:
     per_class = metrics["per_class"]
     assert isinstance(per_class, dict)
@@ -120,13 +109,13 @@ def write_reports(evaluation: Evaluation, images: np.ndarray, out_dir: Path) -> 
     write_text(out_dir / REPORT_FILE, evaluation.text_report())
     write_text(
         out_dir / CONFUSION_FILE,
-        _csv(["actual", "predicted"], [(names[t], names[p]) for t, p in zip(evaluation.y_true, evaluation.y_pred)]),
+        csv_text(["actual", "predicted"], [(names[t], names[p]) for t, p in zip(evaluation.y_true, evaluation.y_pred)]),
     )
     per_class = metrics["per_class"]
     assert isinstance(per_class, dict)
     write_text(
         out_dir / PER_CLASS_FILE,
-        _csv(["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]),
+        csv_text(["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]),
     )
     matrix = confusion_matrix(evaluation.y_true, evaluation.y_pred, labels=list(range(len(names))))
     write_png(out_dir / CONFUSION_PNG, confusion_image(matrix, names))

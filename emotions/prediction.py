@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import glob
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +13,7 @@ import numpy as np
 
 from emotions import bundle
 from emotions.figures import annotate
-from emotions.files import write_png
+from emotions.files import csv_text, write_png
 from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
 from emotions.progress import progress
 from emotions.runtime import OnnxModel
@@ -141,14 +139,12 @@ def as_json(predictions: Sequence[Prediction]) -> str:
 
 
 def as_csv(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", *classes, "box", "error"])
+    rows = []
     for p in predictions:
         probs = [f"{p.probabilities[c]:.4f}" for c in classes] if p.probabilities else [""] * len(classes)
         box = " ".join(map(str, p.box)) if p.box else ""
-        writer.writerow([p.path, p.label or "", *probs, box, p.error or ""])
-    return buffer.getvalue()
+        rows.append([p.path, p.label or "", *probs, box, p.error or ""])
+    return csv_text(["path", "label", *classes, "box", "error"], rows)
 
 
 def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:

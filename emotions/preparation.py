@@ -3,8 +3,6 @@ say what was kept, what was dropped and why."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -14,10 +12,11 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from emotions import hygiene
+from emotions import prepared as store
 from emotions.errors import UserError
+from emotions.files import csv_text
 from emotions.imaging import model_inputs
 from emotions.prepared import Prepared
-from emotions import prepared as store
 from emotions.progress import progress
 from emotions.sources import RawImage, part_roles
 
@@ -129,11 +128,7 @@ def _report(
 
 
 def _manifest_csv(rows: Sequence[ManifestRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "class", "part", "status", "reason"])
-    writer.writerows([r.path, r.label, r.part, r.status, r.reason] for r in rows)
-    return buffer.getvalue()
+    return csv_text(["path", "class", "part", "status", "reason"], ([r.path, r.label, r.part, r.status, r.reason] for r in rows))
 
 
 def save(prepared: Prepared, rows: Sequence[ManifestRow], report: dict[str, object], out_dir: Path) -> None:
