@@ -62,4 +62,4 @@ def load_keras(model_dir: Path) -> keras.Model:
     path = model_dir / MODEL_FILE
     if not path.is_file():
         raise _missing(path)
-    return keras.models.load_model(path)
+    return keras.models.load_model(path, compile=False)  # for inference: no loss or optimizer needed

@@ -22,7 +22,7 @@ def reference_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Mo
         layers.append(keras.layers.Dropout(p.dropout))
     layers += [
         keras.layers.Dense(p.dense_units, activation="relu"),
-        keras.layers.Dense(num_classes, activation="softmax"),
+        keras.layers.Dense(num_classes, activation="softmax", dtype="float32"),
     ]
     return keras.Sequential(layers, name="reference_cnn")
 
@@ -50,11 +50,12 @@ def vgg_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
     ]
     if p.dropout > 0:
         layers.append(keras.layers.Dropout(p.dropout))
-    layers.append(keras.layers.Dense(num_classes, activation="softmax"))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", dtype="float32"))
     return keras.Sequential(layers, name="vgg_cnn")
 
 
 def build_model(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
+    """The chosen network; its softmax is computed in float32 even when training in bfloat16."""
     builders = {"reference": reference_cnn, "vgg": vgg_cnn}
     return builders[p.architecture](image_size, num_classes, p)
 
@@ -67,10 +68,37 @@ class Mirror(keras.layers.Layer):
         return keras.ops.flip(inputs, axis=2)
 
 
-def with_flip_averaging(model: keras.Model) -> keras.Model:
-    """The same network, answering with the mean of its softmax on a face and on its mirror image:
-    baked into the saved model, so evaluate, predict and any export see the same thing."""
+@keras.saving.register_keras_serializable(package="emotions")
+class Shift(keras.layers.Layer):
+    """(N, H, W, C) inputs moved ``dx`` pixels right and ``dy`` down, the uncovered edge filled by
+    reflection (as the training augmentation fills it)."""
+
+    def __init__(self, dx: int, dy: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.dx, self.dy = dx, dy
+
+    def call(self, inputs):  # type: ignore[override]
+        k = max(abs(self.dx), abs(self.dy))
+        padded = keras.ops.pad(inputs, [[0, 0], [k, k], [k, k], [0, 0]], mode="reflect")
+        height, width = inputs.shape[1], inputs.shape[2]
+        top, left = k - self.dy, k - self.dx
+        return padded[:, top : top + height, left : left + width, :]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "dx": self.dx, "dy": self.dy}
+
+
+def with_test_time_augmentation(model: keras.Model, flip: bool, shift: int) -> keras.Model:
+    """The same network answering with the mean of its softmax over several views of a face: as
+    is, mirrored (``flip``), and moved ``shift`` pixels left, right, up and down. Baked into the
+    saved model, so evaluate, predict and the ONNX export all see the same thing."""
     inputs = keras.Input(shape=model.input_shape[1:])
-    mirrored = Mirror(name="mirror")(inputs)
-    outputs = keras.layers.Average(name="flip_average")([model(inputs), model(mirrored)])
-    return keras.Model(inputs, outputs, name=f"{model.name}_flip_tta")
+    offsets = [(0, 0)] + ([(shift, 0), (-shift, 0), (0, shift), (0, -shift)] if shift else [])
+    views = []
+    for dx, dy in offsets:
+        moved = Shift(dx, dy, name=f"shift_{dx}_{dy}")(inputs) if (dx, dy) != (0, 0) else inputs
+        views.append(model(moved))
+        if flip:
+            views.append(model(Mirror(name=f"mirror_{dx}_{dy}")(moved)))
+    outputs = keras.layers.Average(name="view_average")(views)
+    return keras.Model(inputs, outputs, name=f"{model.name}_tta")

@@ -215,6 +215,7 @@ class ModelParams:
     vgg_width: int  # filters of the first vgg block; each further block doubles them
     vgg_blocks: int
     tta_flip: bool  # the saved model averages each face with its mirror image
+    tta_shift: int  # ... and with copies moved this many pixels left, right, up and down; 0: none
 
     @classmethod
     def read(cls, s: _Section) -> ModelParams:
@@ -228,6 +229,7 @@ class ModelParams:
             vgg_width=s.integer("vgg_width", minimum=4),
             vgg_blocks=s.integer("vgg_blocks", minimum=1, maximum=5),
             tta_flip=s.boolean("tta_flip"),
+            tta_shift=s.integer("tta_shift", minimum=0),
         )
 
 
@@ -242,6 +244,9 @@ class TrainParams:
     class_weights: bool  # weigh classes inversely to their frequency
     early_stopping: int  # epochs without validation improvement before stopping; 0 never stops early
     lr_schedule: str  # "constant", "plateau" (halve when validation stalls) or "cosine"
+    weight_decay: float  # decoupled weight decay (AdamW); 0 is plain Adam
+    label_smoothing: float  # share of each label's probability spread over the other classes
+    mixed_precision: bool  # compute in bfloat16 (weights stay float32): faster on CPUs with AVX512_BF16
 
     @classmethod
     def read(cls, s: _Section) -> TrainParams:
@@ -254,6 +259,9 @@ class TrainParams:
             class_weights=s.boolean("class_weights"),
             early_stopping=s.integer("early_stopping", minimum=0),
             lr_schedule=s.choice("lr_schedule", ("constant", "plateau", "cosine")),
+            weight_decay=s.number("weight_decay"),
+            label_smoothing=s.fraction("label_smoothing", allow_zero=True),
+            mixed_precision=s.boolean("mixed_precision"),
         )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import keras
@@ -14,7 +16,8 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
 from emotions.augment import Augmentation, Batches, balanced_class_weights
-from emotions.model import build_model, with_flip_averaging
+from emotions.errors import UserError
+from emotions.model import build_model, with_test_time_augmentation
 from emotions.params import AugmentParams, ModelParams, TrainParams
 from emotions.prepared import Prepared
 
@@ -28,6 +31,28 @@ def make_deterministic(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class SparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy (integer labels, as in the reference design) with optional
+    label smoothing, which Keras offers for one-hot labels only."""
+
+    def __init__(self, num_classes: int, smoothing: float) -> None:
+        super().__init__(name="sparse_categorical_crossentropy")
+        self.num_classes, self.smoothing = num_classes, smoothing
+
+    def call(self, y_true, y_pred):  # type: ignore[override]
+        one_hot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), self.num_classes)
+        return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.smoothing)
+
+
+def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = p.learning_rate
+    if p.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(p.learning_rate, decay_steps=p.epochs * steps_per_epoch)
+    if p.weight_decay > 0:
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=p.weight_decay)
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
 def _callbacks(p: TrainParams, live: Live) -> list[keras.callbacks.Callback]:
     callbacks: list[keras.callbacks.Callback] = [DVCLiveCallback(live=live)]
     if p.lr_schedule == "plateau":
@@ -37,6 +62,16 @@ def _callbacks(p: TrainParams, live: Live) -> list[keras.callbacks.Callback]:
             keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=p.early_stopping, restore_best_weights=True)
         )
     return callbacks
+
+
+@contextmanager
+def _dtype_policy(mixed_precision: bool) -> Iterator[None]:
+    """Layers built inside compute in bfloat16 (keeping float32 weights) or float32; float32 after."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def train(
@@ -49,9 +84,12 @@ def train(
 ) -> keras.Model:
     """Train on the train part, validate each epoch on the validation part; the test part is never seen."""
     p = train_params
+    if 2 * model_params.tta_shift >= prepared.image_size:
+        raise UserError(
+            f"model.tta_shift: must be less than half the image size ({prepared.image_size}), got {model_params.tta_shift}"
+        )
     make_deterministic(p.seed)
     num_classes = len(prepared.classes)
-    model = build_model(prepared.image_size, num_classes, model_params)
     train_idx, val_idx = split["train"], split["val"]
     labels = prepared.labels[train_idx]
     batches = Batches(
@@ -62,24 +100,28 @@ def train(
         Augmentation(**vars(augment_params)) if p.augment else None,
         balanced_class_weights(labels, num_classes) if p.class_weights else None,
     )
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = p.learning_rate
-    if p.lr_schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(p.learning_rate, decay_steps=p.epochs * len(batches))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    started = time.perf_counter()
-    with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
-        history = model.fit(
-            batches,
-            validation_data=(prepared.images[val_idx][..., np.newaxis], prepared.labels[val_idx]),
-            epochs=p.epochs,
-            callbacks=_callbacks(p, live),
-            verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
+    with _dtype_policy(p.mixed_precision):
+        model = build_model(prepared.image_size, num_classes, model_params)
+        model.compile(
+            optimizer=_optimizer(p, len(batches)),
+            loss=SparseCrossentropy(num_classes, p.label_smoothing),
+            metrics=["accuracy"],
         )
+        started = time.perf_counter()
+        with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
+            history = model.fit(
+                batches,
+                validation_data=(prepared.images[val_idx][..., np.newaxis], prepared.labels[val_idx]),
+                epochs=p.epochs,
+                callbacks=_callbacks(p, live),
+                verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
+            )
     seconds = time.perf_counter() - started
     epochs = len(history.epoch)
     print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
-    return with_flip_averaging(model) if model_params.tta_flip else model
+    if p.mixed_precision:  # the saved and exported model computes in float32, with the trained weights
+        trained, model = model, build_model(prepared.image_size, num_classes, model_params)
+        model.set_weights(trained.get_weights())
+    if model_params.tta_flip or model_params.tta_shift:
+        return with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+    return model

@@ -29,11 +29,12 @@ TINY_PARAMS = {
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
     "model": {
         "architecture": "reference", "conv1_filters": 4, "conv2_filters": 8, "kernel_size": 3, "dense_units": 8,
-        "dropout": 0.0, "vgg_width": 4, "vgg_blocks": 2, "tta_flip": False,
+        "dropout": 0.0, "vgg_width": 4, "vgg_blocks": 2, "tta_flip": False, "tta_shift": 0,
     },
     "train": {
         "epochs": 1, "batch_size": 8, "learning_rate": 0.01, "seed": 0,
         "augment": False, "class_weights": False, "early_stopping": 0, "lr_schedule": "constant",
+        "weight_decay": 0.0, "label_smoothing": 0.0, "mixed_precision": False,
     },
     "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},
 }

@@ -45,12 +45,12 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
     from emotions.export import largest_difference, to_onnx
-    from emotions.model import build_model, with_flip_averaging
+    from emotions.model import build_model, with_test_time_augmentation
 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
     assert largest_difference(bundle.load_keras(model_dir), model_dir / bundle.ONNX_FILE, x) <= 1e-4
     vgg = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
-    averaged = with_flip_averaging(build_model(16, 3, vgg))
+    averaged = with_test_time_augmentation(build_model(16, 3, vgg), flip=True, shift=2)
     to_onnx(averaged, tmp_path / "vgg.onnx")
     assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
 
@@ -71,21 +71,40 @@ def test_reference_cnn_layout() -> None:
     assert model.output_shape == (None, 3)
 
 
-def test_vgg_network_and_flip_averaging(tmp_path: Path) -> None:
-
-    from emotions.model import build_model, with_flip_averaging
+def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
+    from emotions.model import build_model, with_test_time_augmentation
 
     p = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
     model = build_model(16, 3, p)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 2 and kinds.count("BatchNormalization") == 3 and "GlobalAveragePooling2D" in kinds
-    averaged = with_flip_averaging(model)
     x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
-    out = averaged.predict(x, verbose=0)
-    np.testing.assert_allclose(out, averaged.predict(x[:, :, ::-1], verbose=0), atol=1e-5)  # symmetric by design
+    flipped = with_test_time_augmentation(model, flip=True, shift=0)
+    out = flipped.predict(x, verbose=0)
+    np.testing.assert_allclose(out, flipped.predict(x[:, :, ::-1], verbose=0), atol=1e-5)  # symmetric by design
     np.testing.assert_allclose(out, (model.predict(x, verbose=0) + model.predict(x[:, :, ::-1], verbose=0)) / 2, atol=1e-5)
-    bundle.save(averaged, bundle.ModelMeta(CLASSES, 16, False), tmp_path)
-    np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), out, atol=1e-6)
+
+    def moved(dx: int, dy: int) -> np.ndarray:  # what the augmentation's warp does: reflect-101 border
+        matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+        return np.stack([cv2.warpAffine(i[..., 0], matrix, (16, 16), borderMode=cv2.BORDER_REFLECT_101) for i in x])[..., None]
+
+    views = [x, moved(2, 0), moved(-2, 0), moved(0, 2), moved(0, -2)]
+    expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
+    shifted = with_test_time_augmentation(model, flip=False, shift=2)
+    np.testing.assert_allclose(shifted.predict(x, verbose=0), expected, atol=1e-5)
+    both = with_test_time_augmentation(model, flip=True, shift=2)
+    bundle.save(both, bundle.ModelMeta(CLASSES, 16, False), tmp_path)
+    np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), both.predict(x, verbose=0), atol=1e-6)
+
+
+def test_shift_larger_than_half_the_image_is_refused(tmp_path: Path) -> None:
+    from emotions.errors import UserError
+    from emotions.training import train
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
+    with pytest.raises(UserError, match=r"^model.tta_shift: must be less than half the image size \(16\), got 8$"):
+        train(prepared, split, *tiny_training(**{"model.tta_shift": 8}), tmp_path / "live")
 
 
 def test_every_training_option_runs(tmp_path: Path) -> None:
@@ -95,13 +114,61 @@ def test_every_training_option_runs(tmp_path: Path) -> None:
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     for schedule in ("plateau", "cosine"):
         options = tiny_training(**{
-            "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 3, "train.augment": True,
+            "model.architecture": "vgg", "model.tta_flip": True, "model.tta_shift": 1, "train.epochs": 3, "train.augment": True,
             "train.class_weights": True, "train.early_stopping": 1, "train.lr_schedule": schedule,
         })
         model = train(prepared, split, *options, tmp_path / schedule)
-        assert model.name.endswith("flip_tta") and model.output_shape == (None, 3)
+        assert model.name.endswith("_tta") and model.output_shape == (None, 3)
         steps = (tmp_path / schedule / "plots" / "metrics" / "eval" / "accuracy.tsv").read_text().splitlines()
         assert 2 <= len(steps) <= 4  # header plus at most 3 epochs; early stopping may end sooner
+
+
+def test_loss_is_sparse_crossentropy_with_optional_label_smoothing() -> None:
+    import keras
+
+    from emotions.training import SparseCrossentropy
+
+    labels = np.array([0, 2, 1, 2])
+    probabilities = np.random.default_rng(1).dirichlet(np.ones(3), size=4).astype(np.float32)
+    plain = keras.losses.SparseCategoricalCrossentropy()(labels, probabilities)
+    np.testing.assert_allclose(SparseCrossentropy(3, 0.0)(labels, probabilities), plain, rtol=1e-6)
+    smoothed_targets = np.eye(3)[labels] * 0.9 + 0.1 / 3
+    expected = np.mean(-np.sum(smoothed_targets * np.log(probabilities), axis=1))
+    np.testing.assert_allclose(SparseCrossentropy(3, 0.1)(labels, probabilities), expected, rtol=1e-5)
+
+
+def test_weight_decay_switches_to_adamw() -> None:
+    import keras
+
+    from emotions.training import _optimizer
+
+    assert type(_optimizer(tiny_training()[1], 10)) is keras.optimizers.Adam
+    adamw = _optimizer(tiny_training(**{"train.weight_decay": 1e-4})[1], 10)
+    assert isinstance(adamw, keras.optimizers.AdamW) and adamw.weight_decay == 1e-4
+
+
+def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) -> None:
+    import keras
+
+    from emotions.export import export_checked
+    from emotions.training import train
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    options = tiny_training(**{
+        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 2, "train.mixed_precision": True,
+        "train.label_smoothing": 0.1, "train.weight_decay": 1e-4, "train.lr_schedule": "cosine",
+    })
+    models = [train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored for whatever runs next
+    network = next(layer for layer in models[0].layers if isinstance(layer, keras.Model))
+    assert {layer.dtype_policy.name for layer in network.layers} == {"float32"}
+    assert models[0].name.endswith("_tta")
+    rows = (tmp_path / "live0" / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
+    assert len(rows) == 1 + 2 and all(np.isfinite(float(row.split("\t")[-1])) for row in rows[1:])
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_array_equal(a, b)  # bfloat16 runs repeat too
+    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
 
 
 def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,21 @@ def test_sample_cannot_draw_unknown_expression(project_dir: Path) -> None:
 def test_missing_params_file(project_dir: Path) -> None:
     (project_dir / "params.yaml").unlink()
     assert_user_error(stage("split"), "params.yaml: parameters file not found (run from the project root)")
+
+
+def test_mixed_precision_training_turns_onednn_on_and_repeats(project_dir: Path) -> None:
+    """bfloat16 kernels on CPU come from oneDNN, which the project otherwise leaves off: the train
+    stage must switch it on (here against an inherited TF_ENABLE_ONEDNN_OPTS=0) and still repeat."""
+    make_dataset(project_dir / "data" / "raw", per_class=8)
+    with_params(project_dir, **{
+        "model.architecture": "vgg", "train.epochs": 2, "train.augment": True, "train.mixed_precision": True,
+    })
+    assert stage("prepare", "--source", "data/raw").returncode == 0 and stage("split").returncode == 0
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "0"}
+    runs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-m", "stages.train"], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "oneDNN custom operations are on" in result.stderr
+        runs.append(((project_dir / "models" / "model.onnx").read_bytes(), (project_dir / "dvclive" / "train" / "metrics.json").read_text()))
+    assert runs[0] == runs[1]
