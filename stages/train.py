@@ -24,7 +24,7 @@ def main() -> None:
     prepared = store.load(args.prepared)
     split = splitting.load(args.split)
 
-    if train_params.mixed_precision:  # TensorFlow's bfloat16 CPU kernels come from oneDNN: ~40x slower without it
+    if train_params.mixed_precision:  # TensorFlow's bfloat16 CPU kernels come from oneDNN: ~20x slower without it
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
     # TensorFlow loads only once the inputs are known to be good
     from emotions.export import export_checked
