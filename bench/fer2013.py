@@ -32,17 +32,20 @@ FER_CODES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 CONFIGS: dict[str, dict[str, object]] = {
     "reference": {},
     "best": {
+        "split.val_fraction": 0.05,
         "model.architecture": "vgg",
         "model.vgg_width": 32,
         "model.vgg_blocks": 4,
         "model.dense_units": 256,
         "model.dropout": 0.3,
         "model.tta_flip": True,
-        "train.epochs": 20,
+        "model.tta_shift": 2,
+        "train.epochs": 30,
         "train.batch_size": 128,
         "train.learning_rate": 0.002,
         "train.class_weights": True,
         "train.lr_schedule": "cosine",
+        "train.mixed_precision": True,
     },
 }
 
