@@ -215,7 +215,7 @@ class ModelParams:
     vgg_width: int  # filters of the first vgg block; each further block doubles them
     vgg_blocks: int
     tta_flip: bool  # the saved model averages each face with its mirror image
-    tta_shift: int  # ... and with copies moved this many pixels left, right, up and down; 0: none
+    tta_shift: int  # the saved model also averages over copies moved this many pixels each way; 0: none
 
     @classmethod
     def read(cls, s: _Section) -> ModelParams:
