@@ -58,12 +58,13 @@ class Batches(keras.utils.PyDataset):
         seed: int,
         augmentation: Augmentation | None,
         class_weights: np.ndarray | None,
+        first_epoch: int = 0,
     ) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.labels = images, labels
         self.batch_size, self.seed, self.augmentation = batch_size, seed, augmentation
         self.weights = np.ones(len(labels), np.float32) if class_weights is None else class_weights[labels].astype(np.float32)
-        self.epoch = 0
+        self.epoch = first_epoch  # a later training phase goes on with fresh shuffles and augmentations
         self._order = self._shuffle()
 
     def _shuffle(self) -> np.ndarray:

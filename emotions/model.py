@@ -27,10 +27,11 @@ def reference_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Mo
     return keras.Sequential(layers, name="reference_cnn")
 
 
-def vgg_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
+def vgg_cnn(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
     """A deeper CPU-friendly network for real faces: blocks of batch-normalised 3x3 convs and a
     max-pool, filters doubling per block; one conv in the two large-resolution blocks (where convs
-    cost most), two in the later ones; then global average pooling and a dense head."""
+    cost most), two in the later ones; then global average pooling and a dense head. Global pooling
+    lets one set of weights take any image size (``image_size`` None), as low-resolution training needs."""
     layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, 1))]
     for block in range(p.vgg_blocks):
         for _ in range(1 if block < 2 else 2):
@@ -54,10 +55,13 @@ def vgg_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
     return keras.Sequential(layers, name="vgg_cnn")
 
 
-def build_model(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
-    """The chosen network; its softmax is computed in float32 even when training in bfloat16."""
-    builders = {"reference": reference_cnn, "vgg": vgg_cnn}
-    return builders[p.architecture](image_size, num_classes, p)
+def build_model(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
+    """The chosen network; its softmax is computed in float32 even when training in bfloat16.
+    ``image_size`` None (vgg only) accepts any size."""
+    if p.architecture == "reference":
+        assert image_size is not None, "the reference CNN's flatten layer needs a fixed image size"
+        return reference_cnn(image_size, num_classes, p)
+    return vgg_cnn(image_size, num_classes, p)
 
 
 @keras.saving.register_keras_serializable(package="emotions")

@@ -247,11 +247,20 @@ class TrainParams:
     weight_decay: float  # decoupled weight decay (AdamW); 0 is plain Adam
     label_smoothing: float  # share of each label's probability spread over the other classes
     mixed_precision: bool  # compute in bfloat16 (weights stay float32): faster on CPUs with AVX512_BF16
+    low_res_size: int  # the first low_res_epochs train on faces shrunk to this size (cheaper steps); 0: off
+    low_res_epochs: int
 
     @classmethod
     def read(cls, s: _Section) -> TrainParams:
+        epochs = s.integer("epochs", minimum=1)
+        low_res_size, low_res_epochs = s.integer("low_res_size", minimum=0), s.integer("low_res_epochs", minimum=0)
+        if low_res_size and not 1 <= low_res_epochs < epochs:
+            raise UserError(
+                f"train.low_res_epochs: must be from 1 to train.epochs - 1 ({epochs - 1}) when train.low_res_size "
+                f"is set, got {low_res_epochs}"
+            )
         return cls(
-            epochs=s.integer("epochs", minimum=1),
+            epochs=epochs,
             batch_size=s.integer("batch_size", minimum=1),
             learning_rate=s.positive("learning_rate"),
             seed=s.integer("seed", minimum=0),
@@ -262,6 +271,8 @@ class TrainParams:
             weight_decay=s.number("weight_decay"),
             label_smoothing=s.fraction("label_smoothing", allow_zero=True),
             mixed_precision=s.boolean("mixed_precision"),
+            low_res_size=low_res_size,
+            low_res_epochs=low_res_epochs,
         )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
 import keras
 import numpy as np
 import tensorflow as tf
@@ -53,8 +54,19 @@ def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimiz
     return keras.optimizers.Adam(learning_rate=learning_rate)
 
 
-def _callbacks(p: TrainParams, live: Live) -> list[keras.callbacks.Callback]:
-    callbacks: list[keras.callbacks.Callback] = [DVCLiveCallback(live=live)]
+class _EpochLog(DVCLiveCallback):
+    """Logs every epoch to dvclive; the run's ``Live`` ends once, after the last training phase."""
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        pass
+
+
+def _callbacks(p: TrainParams, live: Live, full_size: bool) -> list[keras.callbacks.Callback]:
+    """Early stopping and the plateau schedule watch full-size epochs only: a low-resolution phase's
+    validation scores are not comparable with them."""
+    callbacks: list[keras.callbacks.Callback] = [_EpochLog(live=live)]
+    if not full_size:
+        return callbacks
     if p.lr_schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=PLATEAU_PATIENCE, min_lr=1e-5))
     if p.early_stopping:
@@ -74,6 +86,26 @@ def _dtype_policy(mixed_precision: bool) -> Iterator[None]:
         keras.mixed_precision.set_global_policy("float32")
 
 
+def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
+    """Checks that need the prepared image size, made before any training starts."""
+    if 2 * model_params.tta_shift >= image_size:
+        raise UserError(f"model.tta_shift: must be less than half the image size ({image_size}), got {model_params.tta_shift}")
+    if p.low_res_size and model_params.architecture != "vgg":
+        raise UserError("train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)")
+    if p.low_res_size and not 2**model_params.vgg_blocks <= p.low_res_size < image_size:
+        raise UserError(
+            f"train.low_res_size: must be from 2**model.vgg_blocks ({2**model_params.vgg_blocks}) to less than the "
+            f"image size ({image_size}), got {p.low_res_size}"
+        )
+
+
+def resized(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W) images shrunk to size x size by pixel-area averaging; unchanged at their own size."""
+    if images.shape[1] == size:
+        return images
+    return np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images])
+
+
 def train(
     prepared: Prepared,
     split: dict[str, np.ndarray],
@@ -84,42 +116,40 @@ def train(
 ) -> keras.Model:
     """Train on the train part, validate each epoch on the validation part; the test part is never seen."""
     p = train_params
-    if 2 * model_params.tta_shift >= prepared.image_size:
-        raise UserError(
-            f"model.tta_shift: must be less than half the image size ({prepared.image_size}), got {model_params.tta_shift}"
-        )
+    _check(prepared.image_size, model_params, p)
     make_deterministic(p.seed)
     num_classes = len(prepared.classes)
     train_idx, val_idx = split["train"], split["val"]
     labels = prepared.labels[train_idx]
-    batches = Batches(
-        prepared.images[train_idx],
-        labels,
-        p.batch_size,
-        p.seed,
-        Augmentation(**vars(augment_params)) if p.augment else None,
-        balanced_class_weights(labels, num_classes) if p.class_weights else None,
-    )
+    class_weights = balanced_class_weights(labels, num_classes) if p.class_weights else None
+    augmentation = Augmentation(**vars(augment_params)) if p.augment else None
+    phases = [(p.low_res_size, p.low_res_epochs)] if p.low_res_size else []
+    phases.append((prepared.image_size, p.epochs))
     with _dtype_policy(p.mixed_precision):
-        model = build_model(prepared.image_size, num_classes, model_params)
+        model = build_model(None if p.low_res_size else prepared.image_size, num_classes, model_params)
         model.compile(
-            optimizer=_optimizer(p, len(batches)),
+            optimizer=_optimizer(p, -(-len(labels) // p.batch_size)),
             loss=SparseCrossentropy(num_classes, p.label_smoothing),
             metrics=["accuracy"],
         )
-        started = time.perf_counter()
+        started, epochs = time.perf_counter(), 0
         with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
-            history = model.fit(
-                batches,
-                validation_data=(prepared.images[val_idx][..., np.newaxis], prepared.labels[val_idx]),
-                epochs=p.epochs,
-                callbacks=_callbacks(p, live),
-                verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
-            )
+            for size, last_epoch in phases:
+                if len(phases) > 1:
+                    print(f"train: epochs {epochs + 1}-{last_epoch} on {size}x{size} images")
+                history = model.fit(
+                    Batches(resized(prepared.images[train_idx], size), labels, p.batch_size, p.seed,
+                            augmentation, class_weights, first_epoch=epochs),
+                    validation_data=(resized(prepared.images[val_idx], size)[..., np.newaxis], prepared.labels[val_idx]),
+                    initial_epoch=epochs,
+                    epochs=last_epoch,
+                    callbacks=_callbacks(p, live, full_size=size == prepared.image_size),
+                    verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
+                )
+                epochs += len(history.epoch)
     seconds = time.perf_counter() - started
-    epochs = len(history.epoch)
     print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
-    if p.mixed_precision:  # the saved and exported model computes in float32, with the trained weights
+    if p.mixed_precision or p.low_res_size:  # saved and exported: float32 and the full image size
         trained, model = model, build_model(prepared.image_size, num_classes, model_params)
         model.set_weights(trained.get_weights())
     if model_params.tta_flip or model_params.tta_shift:

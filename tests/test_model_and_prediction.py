@@ -97,14 +97,68 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), both.predict(x, verbose=0), atol=1e-6)
 
 
-def test_shift_larger_than_half_the_image_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model.tta_shift": 8}, "model.tta_shift: must be less than half the image size (16), got 8"),
+        ({"train.low_res_size": 8, "train.low_res_epochs": 1},
+         "train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)"),
+        ({"model.architecture": "vgg", "train.low_res_size": 16, "train.low_res_epochs": 1},
+         "train.low_res_size: must be from 2**model.vgg_blocks (4) to less than the image size (16), got 16"),
+        ({"model.architecture": "vgg", "model.vgg_blocks": 3, "train.low_res_size": 4, "train.low_res_epochs": 1},
+         "train.low_res_size: must be from 2**model.vgg_blocks (8) to less than the image size (16), got 4"),
+    ],
+)
+def test_options_that_do_not_fit_the_image_size_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
+    import re
+
     from emotions.errors import UserError
     from emotions.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
-    with pytest.raises(UserError, match=r"^model.tta_shift: must be less than half the image size \(16\), got 8$"):
-        train(prepared, split, *tiny_training(**{"model.tta_shift": 8}), tmp_path / "live")
+    with pytest.raises(UserError, match=f"^{re.escape(message)}$"):
+        train(prepared, split, *tiny_training(**changes), tmp_path / "live")
+    assert not (tmp_path / "live").exists()  # refused before anything was written
+
+
+def test_resized_averages_pixel_areas() -> None:
+    from emotions.training import resized
+
+    images = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
+    small = resized(images, 2)
+    expected = images.reshape(2, 2, 2, 2, 2).mean(axis=(2, 4))  # the mean of each 2x2 block
+    np.testing.assert_allclose(small, expected, rtol=1e-6)
+    assert resized(images, 4) is images
+
+
+def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emotions import training
+    from emotions.export import export_checked
+
+    sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
+
+    class Recording(training.Batches):
+        def __init__(self, images: np.ndarray, *args: object, first_epoch: int = 0) -> None:
+            sizes.append((images.shape[1], first_epoch))
+            super().__init__(images, *args, first_epoch=first_epoch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "Batches", Recording)
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    options = tiny_training(**{
+        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 3, "train.augment": True,
+        "train.low_res_size": 8, "train.low_res_epochs": 2, "train.lr_schedule": "cosine", "train.mixed_precision": True,
+    })
+    models = [training.train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
+    assert sizes == [(8, 0), (16, 2)] * 2
+    assert models[0].input_shape == (None, 16, 16, 1)  # saved for the full size
+    for split_name in ("train", "eval"):
+        rows = (tmp_path / "live0" / "plots" / "metrics" / split_name / "accuracy.tsv").read_text().splitlines()
+        assert [row.split("\t")[0] for row in rows[1:]] == ["0", "1", "2"]  # one step per epoch, across both phases
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_array_equal(a, b)
+    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
 
 
 def test_every_training_option_runs(tmp_path: Path) -> None:

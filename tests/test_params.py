@@ -27,7 +27,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
     assert train == params.TrainParams(
         epochs=1, batch_size=8, learning_rate=0.01, seed=0,
         augment=False, class_weights=False, early_stopping=0, lr_schedule="constant",
-        weight_decay=0.0, label_smoothing=0.0, mixed_precision=False,
+        weight_decay=0.0, label_smoothing=0.0, mixed_precision=False, low_res_size=0, low_res_epochs=0,
     )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]
@@ -58,6 +58,9 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.TrainParams, {"train.weight_decay": -0.1}, "train.weight_decay: must be a number >= 0"),
         (params.TrainParams, {"train.label_smoothing": 1}, "train.label_smoothing: must be a number in [0, 1)"),
         (params.TrainParams, {"train.mixed_precision": "bf16"}, "train.mixed_precision: must be true or false"),
+        (params.TrainParams, {"train.low_res_size": -8}, "train.low_res_size: must be an integer >= 0, got -8"),
+        (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2) when train.low_res_size is set, got 0"),
+        (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3, "train.low_res_epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2)"),
         (params.ModelParams, {"model.architecture": "resnet"}, "model.architecture: must be one of reference, vgg"),
         (params.AugmentParams, {"augment.shift": 1.5}, "augment.shift: must be a number in [0, 1)"),
         (params.PrepareParams, {"prepare.min_std": -1}, "prepare.min_std: must be a number >= 0"),
