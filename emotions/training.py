@@ -123,26 +123,30 @@ def train(
     labels = prepared.labels[train_idx]
     class_weights = balanced_class_weights(labels, num_classes) if p.class_weights else None
     augmentation = Augmentation(**vars(augment_params)) if p.augment else None
-    phases = [(p.low_res_size, p.low_res_epochs)] if p.low_res_size else []
-    phases.append((prepared.image_size, p.epochs))
+    train_images = prepared.images[train_idx]
+    phases = [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []  # (image size, first epoch, end)
+    phases.append((prepared.image_size, p.low_res_epochs if p.low_res_size else 0, p.epochs))
+    batches = [
+        Batches(resized(train_images, size), labels, p.batch_size, p.seed, augmentation, class_weights, first_epoch=first)
+        for size, first, _ in phases
+    ]
     with _dtype_policy(p.mixed_precision):
         model = build_model(None if p.low_res_size else prepared.image_size, num_classes, model_params)
         model.compile(
-            optimizer=_optimizer(p, -(-len(labels) // p.batch_size)),
+            optimizer=_optimizer(p, len(batches[0])),
             loss=SparseCrossentropy(num_classes, p.label_smoothing),
             metrics=["accuracy"],
         )
         started, epochs = time.perf_counter(), 0
         with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
-            for size, last_epoch in phases:
+            for (size, first, end), phase_batches in zip(phases, batches):
                 if len(phases) > 1:
-                    print(f"train: epochs {epochs + 1}-{last_epoch} on {size}x{size} images")
+                    print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
                 history = model.fit(
-                    Batches(resized(prepared.images[train_idx], size), labels, p.batch_size, p.seed,
-                            augmentation, class_weights, first_epoch=epochs),
+                    phase_batches,
                     validation_data=(resized(prepared.images[val_idx], size)[..., np.newaxis], prepared.labels[val_idx]),
-                    initial_epoch=epochs,
-                    epochs=last_epoch,
+                    initial_epoch=first,
+                    epochs=end,
                     callbacks=_callbacks(p, live, full_size=size == prepared.image_size),
                     verbose=1 if sys.stdout.isatty() else 2,  # a progress bar on a terminal, one line per epoch in logs
                 )
