@@ -35,7 +35,7 @@ CONFIGS: dict[str, dict[str, object]] = {
         "split.val_fraction": 0.05,
         "model.architecture": "vgg",
         "model.vgg_width": 32,
-        "model.vgg_blocks": 4,
+        "model.vgg_convs": [1, 1, 2, 2],
         "model.dense_units": 256,
         "model.dropout": 0.3,
         "model.tta_flip": True,

@@ -29,12 +29,12 @@ def reference_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Mo
 
 def vgg_cnn(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
     """A deeper CPU-friendly network for real faces: blocks of batch-normalised 3x3 convs and a
-    max-pool, filters doubling per block; one conv in the two large-resolution blocks (where convs
-    cost most), two in the later ones; then global average pooling and a dense head. Global pooling
+    max-pool, filters doubling per block, ``p.vgg_convs`` convs per block (few in the large-resolution
+    blocks, where convs cost most); then global average pooling and a dense head. Global pooling
     lets one set of weights take any image size (``image_size`` None), as low-resolution training needs."""
     layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, 1))]
-    for block in range(p.vgg_blocks):
-        for _ in range(1 if block < 2 else 2):
+    for block, convs in enumerate(p.vgg_convs):
+        for _ in range(convs):
             layers += [
                 keras.layers.Conv2D(p.vgg_width * 2**block, 3, padding="same", use_bias=False),
                 keras.layers.BatchNormalization(),

@@ -96,6 +96,16 @@ class _Section:
             raise self._bad(key, "a path", value)
         return Path(value)
 
+    def counts(self, key: str, length: tuple[int, int], each: tuple[int, int]) -> tuple[int, ...]:
+        """A list of ``length`` (min, max) integers, each within ``each`` (min, max)."""
+        value = self._get(key)
+        wanted = f"a list of {length[0]} to {length[1]} integers, each from {each[0]} to {each[1]}"
+        if not isinstance(value, list) or not length[0] <= len(value) <= length[1]:
+            raise self._bad(key, wanted, value)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and each[0] <= v <= each[1] for v in value):
+            raise self._bad(key, wanted, value)
+        return tuple(value)
+
     def names(self, key: str, at_least: int = 2) -> tuple[str, ...]:
         """A list of distinct names usable as folder names."""
         value = self._get(key)
@@ -213,7 +223,7 @@ class ModelParams:
     dense_units: int
     dropout: float
     vgg_width: int  # filters of the first vgg block; each further block doubles them
-    vgg_blocks: int
+    vgg_convs: tuple[int, ...]  # convs in each vgg block (each block ends in a 2x2 max-pool)
     tta_flip: bool  # the saved model averages each face with its mirror image
     tta_shift: int  # the saved model also averages over copies moved this many pixels each way; 0: none
 
@@ -227,7 +237,7 @@ class ModelParams:
             dense_units=s.integer("dense_units", minimum=1),
             dropout=s.fraction("dropout", allow_zero=True),
             vgg_width=s.integer("vgg_width", minimum=4),
-            vgg_blocks=s.integer("vgg_blocks", minimum=1, maximum=5),
+            vgg_convs=s.counts("vgg_convs", length=(1, 5), each=(1, 4)),
             tta_flip=s.boolean("tta_flip"),
             tta_shift=s.integer("tta_shift", minimum=0),
         )

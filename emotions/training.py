@@ -92,9 +92,10 @@ def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
         raise UserError(f"model.tta_shift: must be less than half the image size ({image_size}), got {model_params.tta_shift}")
     if p.low_res_size and model_params.architecture != "vgg":
         raise UserError("train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)")
-    if p.low_res_size and not 2**model_params.vgg_blocks <= p.low_res_size < image_size:
+    smallest = 2 ** len(model_params.vgg_convs)  # one pixel left after the last block's max-pool
+    if p.low_res_size and not smallest <= p.low_res_size < image_size:
         raise UserError(
-            f"train.low_res_size: must be from 2**model.vgg_blocks ({2**model_params.vgg_blocks}) to less than the "
+            f"train.low_res_size: must be from 2**len(model.vgg_convs) ({smallest}) to less than the "
             f"image size ({image_size}), got {p.low_res_size}"
         )
 

@@ -29,7 +29,7 @@ TINY_PARAMS = {
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
     "model": {
         "architecture": "reference", "conv1_filters": 4, "conv2_filters": 8, "kernel_size": 3, "dense_units": 8,
-        "dropout": 0.0, "vgg_width": 4, "vgg_blocks": 2, "tta_flip": False, "tta_shift": 0,
+        "dropout": 0.0, "vgg_width": 4, "vgg_convs": [1, 1], "tta_flip": False, "tta_shift": 0,
     },
     "train": {
         "epochs": 1, "batch_size": 8, "learning_rate": 0.01, "seed": 0,

@@ -45,6 +45,8 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
     from emotions.export import largest_difference, to_onnx
+    import keras
+
     from emotions.model import build_model, with_test_time_augmentation
 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
@@ -72,12 +74,19 @@ def test_reference_cnn_layout() -> None:
 
 
 def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
+    import keras
+
     from emotions.model import build_model, with_test_time_augmentation
 
     p = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
     model = build_model(16, 3, p)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 2 and kinds.count("BatchNormalization") == 3 and "GlobalAveragePooling2D" in kinds
+    deeper = build_model(16, 3, params.load(params.ModelParams, {
+        **TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg", "vgg_convs": [1, 3, 2]}}))
+    filters = [layer.filters for layer in deeper.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert filters == [4, 8, 8, 8, 16, 16]  # convs per block as listed, filters doubling per block
+    assert [type(layer).__name__ for layer in deeper.layers].count("MaxPooling2D") == 3
     x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
     flipped = with_test_time_augmentation(model, flip=True, shift=0)
     out = flipped.predict(x, verbose=0)
@@ -104,9 +113,9 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
         ({"train.low_res_size": 8, "train.low_res_epochs": 1},
          "train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)"),
         ({"model.architecture": "vgg", "train.low_res_size": 16, "train.low_res_epochs": 1},
-         "train.low_res_size: must be from 2**model.vgg_blocks (4) to less than the image size (16), got 16"),
-        ({"model.architecture": "vgg", "model.vgg_blocks": 3, "train.low_res_size": 4, "train.low_res_epochs": 1},
-         "train.low_res_size: must be from 2**model.vgg_blocks (8) to less than the image size (16), got 4"),
+         "train.low_res_size: must be from 2**len(model.vgg_convs) (4) to less than the image size (16), got 16"),
+        ({"model.architecture": "vgg", "model.vgg_convs": [1, 1, 2], "train.low_res_size": 4, "train.low_res_epochs": 1},
+         "train.low_res_size: must be from 2**len(model.vgg_convs) (8) to less than the image size (16), got 4"),
     ],
 )
 def test_options_that_do_not_fit_the_image_size_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
