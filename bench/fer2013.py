@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -87,16 +88,21 @@ def number(pattern: str, text: str) -> float:
     return float(match.group(1))
 
 
+def override(value: object) -> str:
+    """A value as `dvc exp run -S` reads it: YAML-style booleans and lists ([1,1,2,2])."""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, (bool, list)) else str(value)
+
+
 def bench_config(parent: Path, name: str, data: Path) -> dict[str, object]:
     repo = workspace(parent, name)
     sets = {"data.source": str(data), **CONFIGS[name]}
-    command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={json.dumps(v) if isinstance(v, bool) else v}")]
-    print(f"bench: {name}: {' '.join(command)}", flush=True)
+    command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={override(v)}")]
+    print(f"bench: {name}: {shlex.join(command)}", flush=True)
     output, seconds = run([sys.executable, "-m", *command], repo)
     metrics = json.loads((repo / "reports" / "metrics.json").read_text())
     _, noop = run([sys.executable, "-m", "dvc", "repro"], repo)
     return {
-        "command": " ".join(command),
+        "command": shlex.join(command),
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
         "f1": {c: v["f1"] for c, v in metrics["per_class"].items()},
