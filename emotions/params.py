@@ -100,9 +100,11 @@ class _Section:
         """A list of ``length`` (min, max) integers, each within ``each`` (min, max)."""
         value = self._get(key)
         wanted = f"a list of {length[0]} to {length[1]} integers, each from {each[0]} to {each[1]}"
-        if not isinstance(value, list) or not length[0] <= len(value) <= length[1]:
-            raise self._bad(key, wanted, value)
-        if not all(isinstance(v, int) and not isinstance(v, bool) and each[0] <= v <= each[1] for v in value):
+        if (
+            not isinstance(value, list)
+            or not length[0] <= len(value) <= length[1]
+            or not all(isinstance(v, int) and not isinstance(v, bool) and each[0] <= v <= each[1] for v in value)
+        ):
             raise self._bad(key, wanted, value)
         return tuple(value)
 

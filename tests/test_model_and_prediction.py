@@ -45,8 +45,6 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
     from emotions.export import largest_difference, to_onnx
-    import keras
-
     from emotions.model import build_model, with_test_time_augmentation
 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
