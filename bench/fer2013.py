@@ -1,7 +1,10 @@
 """Benchmark on real faces: the whole pipeline on FER-2013 (angry, happy, sad), the reference CNN next
 to the strongest configuration, plus the speed targets of prepare, CSV import and a no-op rebuild.
 
-    python bench/fer2013.py [--data ../shared/data/fer2013] [--configs reference,best]
+    python bench/fer2013.py [--data ../shared/data/fer2013] [--configs reference,best] [--set KEY=VALUE ...]
+
+`--set` changes a param on top of every configuration run (e.g. `--set train.seed=1`): the README's
+table of changes that did not help comes from such runs.
 
 Each configuration runs `dvc exp run -S ...` from raw images in a fresh copy of the project (a new git
 repo), so the numbers are what a user gets. TensorFlow's oneDNN kernels are switched on for these runs
@@ -24,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "emotions", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")
@@ -93,9 +98,9 @@ def override(value: object) -> str:
     return json.dumps(value, separators=(",", ":")) if isinstance(value, (bool, list)) else str(value)
 
 
-def bench_config(parent: Path, name: str, data: Path) -> dict[str, object]:
+def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object]) -> dict[str, object]:
     repo = workspace(parent, name)
-    sets = {"data.source": str(data), **CONFIGS[name]}
+    sets = {"data.source": str(data), **CONFIGS[name], **extra}
     command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={override(v)}")]
     print(f"bench: {name}: {shlex.join(command)}", flush=True)
     output, seconds = run([sys.executable, "-m", *command], repo)
@@ -146,6 +151,14 @@ def bench_csv_import(parent: Path, sample: Path) -> dict[str, object]:
             "peak_rss_mb": round(usage.ru_maxrss / 1024)}
 
 
+def parse_set(text: str) -> tuple[str, object]:
+    """KEY=VALUE from the command line, the value read as YAML (so 52, true and [1,1,2] keep their types)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, yaml.safe_load(value)
+
+
 def table(results: dict[str, dict[str, object]]) -> str:
     rows = [
         "| configuration | accuracy | macro-F1 | F1 angry | F1 happy | F1 sad | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
@@ -165,24 +178,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
     parser.add_argument("--configs", default="reference,best")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fer2013.json")
+    parser.add_argument("--out", type=Path, help="results file (default bench/results/fer2013.json; needed with --set)")
+    parser.add_argument("--set", type=parse_set, action="append", default=[], metavar="KEY=VALUE",
+                        help="a param changed on top of each configuration (repeatable)")
     args = parser.parse_args()
+    extra = dict(args.set)
+    if args.out is None and extra:
+        sys.exit("bench: --set needs --out: bench/results/fer2013.json holds the unchanged configurations")
+    out = args.out or ROOT / "bench" / "results" / "fer2013.json"
     if not (args.data / "Training").is_dir():
         sys.exit(f"bench: {args.data}: no FER-2013 folder tree (Training/, PublicTest/) there")
     data = args.data.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-fer2013-") as tmp:
         parent = Path(tmp)
-        results = {name: bench_config(parent, name, data) for name in args.configs.split(",")}
+        results = {name: bench_config(parent, name, data, extra) for name in args.configs.split(",")}
         sample = data / "fer2013-sample.csv"
         csv_import = bench_csv_import(parent, sample) if sample.exists() else None
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "data": str(args.data),
+        "set": extra,
         "configs": results,
         "csv_import": csv_import,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    if extra:
+        print("with " + " ".join(f"-S {k}={override(v)}" for k, v in extra.items()))
     print(table(results))
     first = next(iter(results.values()))
     noops = ", ".join(f"{name} {r['noop_repro_s']:.1f} s" for name, r in results.items())
