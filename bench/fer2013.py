@@ -204,7 +204,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     if extra:
-        print("with " + " ".join(f"-S {k}={override(v)}" for k, v in extra.items()))
+        print("with " + shlex.join(arg for k, v in extra.items() for arg in ("-S", f"{k}={override(v)}")))
     print(table(results))
     first = next(iter(results.values()))
     noops = ", ".join(f"{name} {r['noop_repro_s']:.1f} s" for name, r in results.items())
