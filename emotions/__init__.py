@@ -5,6 +5,6 @@ import os
 # TensorFlow's C++ start-up chatter (oneDNN, CPU features) buries the pipeline's own output;
 # set TF_CPP_MIN_LOG_LEVEL=0 to see it again.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# oneDNN reorders floating-point sums, so results may differ from machine to machine; reproducible
-# metrics matter more here. TF_ENABLE_ONEDNN_OPTS=1 turns it back on.
+# oneDNN reorders floating-point sums by CPU kind; the train stage chooses it from train.onednn
+# (emotions.precision), everything else that may load TensorFlow keeps its portable default kernels.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

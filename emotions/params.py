@@ -84,6 +84,15 @@ class _Section:
             raise self._bad(key, "a mapping of folder name to class name", value)
         return {k.strip().lower(): v for k, v in value.items()}
 
+    def switch(self, key: str) -> str:
+        """``auto``, true or false, as "auto", "on" or "off"."""
+        value = self._get(key)
+        if value == "auto":
+            return "auto"
+        if not isinstance(value, bool):
+            raise self._bad(key, "auto, true or false", value)
+        return "on" if value else "off"
+
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self._get(key)
         if value not in choices:
@@ -258,7 +267,8 @@ class TrainParams:
     lr_schedule: str  # "constant", "plateau" (halve when validation stalls) or "cosine"
     weight_decay: float  # decoupled weight decay (AdamW); 0 is plain Adam
     label_smoothing: float  # share of each label's probability spread over the other classes
-    mixed_precision: bool  # compute in bfloat16 (weights stay float32): faster on CPUs with AVX512_BF16
+    precision: str  # "auto" (mixed where the hardware computes it natively), "float32" or "mixed"
+    onednn: str  # "auto" (on for x86-64 and bfloat16), "on" or "off": TensorFlow's oneDNN kernels
     low_res_size: int  # the first low_res_epochs train on faces shrunk to this size (cheaper steps); 0: off
     low_res_epochs: int
 
@@ -282,7 +292,8 @@ class TrainParams:
             lr_schedule=s.choice("lr_schedule", ("constant", "plateau", "cosine")),
             weight_decay=s.number("weight_decay"),
             label_smoothing=s.fraction("label_smoothing", allow_zero=True),
-            mixed_precision=s.boolean("mixed_precision"),
+            precision=s.choice("precision", ("auto", "float32", "mixed")),
+            onednn=s.switch("onednn"),
             low_res_size=low_res_size,
             low_res_epochs=low_res_epochs,
         )

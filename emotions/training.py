@@ -20,6 +20,7 @@ from emotions.augment import Augmentation, Batches, balanced_class_weights
 from emotions.errors import UserError
 from emotions.model import build_model, with_test_time_augmentation
 from emotions.params import AugmentParams, ModelParams, TrainParams
+from emotions.precision import arithmetic
 from emotions.prepared import Prepared
 
 PLATEAU_PATIENCE = 3  # epochs of stalled validation loss before the learning rate is halved
@@ -77,9 +78,9 @@ def _callbacks(p: TrainParams, live: Live, full_size: bool) -> list[keras.callba
 
 
 @contextmanager
-def _dtype_policy(mixed_precision: bool) -> Iterator[None]:
-    """Layers built inside compute in bfloat16 (keeping float32 weights) or float32; float32 after."""
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed_precision else "float32")
+def _dtype_policy(policy: str) -> Iterator[None]:
+    """Layers built inside compute in ``policy`` (mixed ones keep float32 weights); float32 after."""
+    keras.mixed_precision.set_global_policy(policy)
     try:
         yield
     finally:
@@ -131,7 +132,9 @@ def train(
         Batches(resized(train_images, size), labels, p.batch_size, p.seed, augmentation, class_weights, first_epoch=first)
         for size, first, _ in phases
     ]
-    with _dtype_policy(p.mixed_precision):
+    policy, why = arithmetic(p.precision, p.onednn)
+    print(f"train: {why}")
+    with _dtype_policy(policy):
         model = build_model(None if p.low_res_size else prepared.image_size, num_classes, model_params)
         model.compile(
             optimizer=_optimizer(p, len(batches[0])),
@@ -154,7 +157,7 @@ def train(
                 epochs += len(history.epoch)
     seconds = time.perf_counter() - started
     print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
-    if p.mixed_precision or p.low_res_size:  # saved and exported: float32 and the full image size
+    if policy != "float32" or p.low_res_size:  # saved and exported: float32 and the full image size
         trained, model = model, build_model(prepared.image_size, num_classes, model_params)
         model.set_weights(trained.get_weights())
     if model_params.tta_flip or model_params.tta_shift:

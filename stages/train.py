@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from emotions import bundle, params, splitting
+from emotions import bundle, params, precision, splitting
 from emotions import prepared as store
 from emotions.errors import run_cli
 
@@ -24,8 +23,7 @@ def main() -> None:
     prepared = store.load(args.prepared)
     split = splitting.load(args.split)
 
-    if train_params.mixed_precision:  # TensorFlow's bfloat16 CPU kernels come from oneDNN: ~20x slower without it
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+    precision.set_onednn(train_params.onednn, train_params.precision)  # TensorFlow reads it once, on import
     # TensorFlow loads only once the inputs are known to be good
     from emotions.export import export_checked
     from emotions.training import train

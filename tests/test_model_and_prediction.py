@@ -155,7 +155,7 @@ def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkey
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(**{
         "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 3, "train.augment": True,
-        "train.low_res_size": 8, "train.low_res_epochs": 2, "train.lr_schedule": "cosine", "train.mixed_precision": True,
+        "train.low_res_size": 8, "train.low_res_epochs": 2, "train.lr_schedule": "cosine", "train.precision": "mixed",
     })
     models = [training.train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
     assert sizes == [(8, 0), (16, 2)] * 2
@@ -217,7 +217,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(**{
-        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 2, "train.mixed_precision": True,
+        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 2, "train.precision": "mixed",
         "train.label_smoothing": 0.1, "train.weight_decay": 1e-4, "train.lr_schedule": "cosine",
     })
     models = [train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]

@@ -27,7 +27,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
     assert train == params.TrainParams(
         epochs=1, batch_size=8, learning_rate=0.01, seed=0,
         augment=False, class_weights=False, early_stopping=0, lr_schedule="constant",
-        weight_decay=0.0, label_smoothing=0.0, mixed_precision=False, low_res_size=0, low_res_epochs=0,
+        weight_decay=0.0, label_smoothing=0.0, precision="float32", onednn="auto", low_res_size=0, low_res_epochs=0,
     )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]
@@ -57,7 +57,8 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.TrainParams, {"train.early_stopping": -1}, "train.early_stopping: must be an integer >= 0"),
         (params.TrainParams, {"train.weight_decay": -0.1}, "train.weight_decay: must be a number >= 0"),
         (params.TrainParams, {"train.label_smoothing": 1}, "train.label_smoothing: must be a number in [0, 1)"),
-        (params.TrainParams, {"train.mixed_precision": "bf16"}, "train.mixed_precision: must be true or false"),
+        (params.TrainParams, {"train.precision": "bf16"}, "train.precision: must be one of auto, float32, mixed, got 'bf16'"),
+        (params.TrainParams, {"train.onednn": "yes"}, "train.onednn: must be auto, true or false, got 'yes'"),
         (params.TrainParams, {"train.low_res_size": -8}, "train.low_res_size: must be an integer >= 0, got -8"),
         (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2) when train.low_res_size is set, got 0"),
         (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3, "train.low_res_epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2)"),

@@ -119,11 +119,11 @@ def test_missing_params_file(project_dir: Path) -> None:
 
 
 def test_mixed_precision_training_turns_onednn_on_and_repeats(project_dir: Path) -> None:
-    """bfloat16 kernels on CPU come from oneDNN, which the project otherwise leaves off: the train
-    stage must switch it on (here against an inherited TF_ENABLE_ONEDNN_OPTS=0) and still repeat."""
+    """bfloat16 kernels on CPU come from oneDNN: forced mixed precision must switch it on (here
+    against an inherited TF_ENABLE_ONEDNN_OPTS=0 and train.onednn auto), say so, and still repeat."""
     make_dataset(project_dir / "data" / "raw", per_class=8)
     with_params(project_dir, **{
-        "model.architecture": "vgg", "train.epochs": 2, "train.augment": True, "train.mixed_precision": True,
+        "model.architecture": "vgg", "train.epochs": 2, "train.augment": True, "train.precision": "mixed",
     })
     assert stage("prepare", "--source", "data/raw").returncode == 0 and stage("split").returncode == 0
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "0"}
@@ -132,5 +132,19 @@ def test_mixed_precision_training_turns_onednn_on_and_repeats(project_dir: Path)
         result = subprocess.run([sys.executable, "-m", "stages.train"], capture_output=True, text=True, env=env)
         assert result.returncode == 0, result.stderr[-2000:]
         assert "oneDNN custom operations are on" in result.stderr
+        assert "train: mixed bfloat16 on the CPU (train.precision; " in result.stdout
+        assert "; oneDNN on (its kernels compute bfloat16)\n" in result.stdout
         runs.append(((project_dir / "models" / "model.onnx").read_bytes(), (project_dir / "dvclive" / "train" / "metrics.json").read_text()))
     assert runs[0] == runs[1]
+
+
+def test_onednn_can_be_turned_off(project_dir: Path) -> None:
+    """train.onednn false keeps TensorFlow on its own kernels, even against an inherited switch."""
+    make_dataset(project_dir / "data" / "raw", per_class=8)
+    with_params(project_dir, **{"train.onednn": False})
+    assert stage("prepare", "--source", "data/raw").returncode == 0 and stage("split").returncode == 0
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "0"}
+    result = subprocess.run([sys.executable, "-m", "stages.train"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "oneDNN custom operations are on" not in result.stderr
+    assert "train: float32 (train.precision); oneDNN off (train.onednn)\n" in result.stdout
