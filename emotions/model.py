@@ -92,6 +92,29 @@ class Shift(keras.layers.Layer):
         return {**super().get_config(), "dx": self.dx, "dy": self.dy}
 
 
+@keras.saving.register_keras_serializable(package="emotions")
+class KeepClasses(keras.layers.Layer):
+    """The first ``count`` probabilities of a softmax, renormalised (the same as a softmax over their
+    logits alone): a network that also learned extra classes answers among the ones it predicts."""
+
+    def __init__(self, count: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.count = count
+
+    def call(self, inputs):  # type: ignore[override]
+        kept = inputs[:, : self.count]
+        return kept / keras.ops.sum(kept, axis=-1, keepdims=True)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "count": self.count}
+
+
+def keeping_classes(model: keras.Model, count: int) -> keras.Model:
+    """``model`` answering among its first ``count`` classes only."""
+    inputs = keras.Input(shape=model.input_shape[1:])
+    return keras.Model(inputs, KeepClasses(count, name="keep_classes")(model(inputs)), name=f"{model.name}_kept")
+
+
 def with_test_time_augmentation(model: keras.Model, flip: bool, shift: int) -> keras.Model:
     """The same network answering with the mean of its softmax over several views of a face: as
     is, mirrored (``flip``), and moved ``shift`` pixels left, right, up and down. Baked into the

@@ -144,21 +144,27 @@ class DataParams:
     format: str  # "auto", "folders" or "csv"
     new: Path
     classes: tuple[str, ...]
+    extra_classes: tuple[str, ...]  # read and learned from, never predicted: their faces only train
     aliases: dict[str, str]
     csv_emotions: tuple[str, ...]
 
     @classmethod
     def read(cls, s: _Section) -> DataParams:
         classes = s.names("classes")
+        extra_classes = s.names("extra_classes", at_least=0)
+        both = sorted(set(classes) & set(extra_classes))
+        if both:
+            raise UserError(f"data.extra_classes: {both[0]!r} is in data.classes already")
         aliases = s.aliases("aliases")
-        unknown = sorted(set(aliases.values()) - set(classes))
+        unknown = sorted(set(aliases.values()) - set(classes) - set(extra_classes))
         if unknown:
-            raise UserError(f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes")
+            raise UserError(f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes or data.extra_classes")
         return cls(
             source=s.path("source"),
             format=s.choice("format", ("auto", "folders", "csv")),
             new=s.path("new"),
             classes=classes,
+            extra_classes=extra_classes,
             aliases=aliases,
             csv_emotions=s.names("csv_emotions", at_least=1),
         )

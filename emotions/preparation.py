@@ -49,9 +49,10 @@ class ManifestRow:
 
 
 def prepare(
-    items: Iterable[RawImage], classes: Sequence[str], options: Options
+    items: Iterable[RawImage], classes: Sequence[str], options: Options, extra_classes: Sequence[str] = ()
 ) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
-    """Preprocess every raw image with the shared function, then clean: see ``hygiene``."""
+    """Preprocess every raw image with the shared function, then clean: see ``hygiene``. Labels index
+    ``classes`` followed by ``extra_classes``."""
     seen: list[RawImage] = []  # every item, pixels dropped once used, for the manifest
     reasons: list[str | None] = []
     details: list[str] = []
@@ -91,17 +92,19 @@ def prepare(
     ]
     used = [i for i, why in enumerate(reasons) if why is None]
     labels = [seen[i].label for i in used]
-    for name in classes:
+    every_class = [*classes, *extra_classes]
+    for name in every_class:
         if name not in labels:
             raise UserError(f"class {name!r}: no usable image left after prepare (see the manifest's reasons)")
     prepared = Prepared(
         images=np.stack([inputs[i] for i in used]).astype(np.float32, copy=False),
-        labels=np.asarray([classes.index(label) for label in labels], dtype=np.int64),
+        labels=np.asarray([every_class.index(label) for label in labels], dtype=np.int64),
         classes=tuple(classes),
         parts=np.asarray([roles[i] for i in used], dtype="<U5"),
         face_detect=options.face_detect,
+        extra_classes=tuple(extra_classes),
     )
-    return prepared, rows, _report(seen, reasons, roles, roles_by_name, classes)
+    return prepared, rows, _report(seen, reasons, roles, roles_by_name, every_class)
 
 
 def _report(

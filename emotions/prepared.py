@@ -21,17 +21,23 @@ META_FILE = "meta.json"
 @dataclass(frozen=True)
 class Prepared:
     """Preprocessed images (N, size, size) in [0, 1], class indices, class names, and each image's
-    part role ("train", "val", "test"; "" where the source named no parts)."""
+    part role ("train", "val", "test"; "" where the source named no parts). Labels index
+    ``all_classes``: the classes the model predicts, then the extra ones it only learns from."""
 
     images: np.ndarray
     labels: np.ndarray
     classes: tuple[str, ...]
     parts: np.ndarray
     face_detect: bool = False  # predict must crop faces exactly when prepare did
+    extra_classes: tuple[str, ...] = ()
 
     @property
     def image_size(self) -> int:
         return int(self.images.shape[1])
+
+    @property
+    def all_classes(self) -> tuple[str, ...]:
+        return self.classes + self.extra_classes
 
 
 def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
@@ -40,7 +46,10 @@ def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
         np.save(tmp / IMAGES_FILE, prepared.images)
         np.save(tmp / LABELS_FILE, prepared.labels)
         np.save(tmp / PARTS_FILE, prepared.parts)
-        meta = {"classes": list(prepared.classes), "image_size": prepared.image_size, "face_detect": prepared.face_detect}
+        meta = {
+            "classes": list(prepared.classes), "extra_classes": list(prepared.extra_classes),
+            "image_size": prepared.image_size, "face_detect": prepared.face_detect,
+        }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for name, text in texts.items():
             (tmp / name).write_text(text, encoding="utf-8")
@@ -55,4 +64,4 @@ def load(prepared_dir: Path) -> Prepared:
         parts = np.load(prepared_dir / PARTS_FILE)
     except FileNotFoundError as err:
         raise UserError(f"{err.filename}: prepared data not found (run `dvc repro prepare` first)") from None
-    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]))
+    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]), tuple(meta["extra_classes"]))

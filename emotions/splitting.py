@@ -39,13 +39,18 @@ def split(
     labels: np.ndarray, roles: np.ndarray, classes: Sequence[str], val_fraction: float, test_fraction: float, seed: int
 ) -> dict[str, np.ndarray]:
     """Indices of each part. A source with parts keeps them (validation comes from its training part
-    when it has none); a source without is split stratified, every class keeping its share."""
+    when it has none); a source without is split stratified, every class keeping its share. Labels
+    past ``classes`` (extra classes, learned from but never predicted) only train, and only from
+    the training part."""
     rng = np.random.default_rng(seed)
+    extra = labels >= len(classes)
     if not roles.any():
-        return _carve(np.arange(len(labels)), labels, classes, {"test": test_fraction, "val": val_fraction}, rng)
-    parts = {part: np.flatnonzero(roles == part) for part in PARTS}
-    if len(parts["val"]) == 0:
-        parts.update(_carve(parts["train"], labels, classes, {"val": val_fraction}, rng))
+        parts = _carve(np.flatnonzero(~extra), labels, classes, {"test": test_fraction, "val": val_fraction}, rng)
+    else:
+        parts = {part: np.flatnonzero((roles == part) & ~extra) for part in PARTS}
+        if len(parts["val"]) == 0:
+            parts.update(_carve(parts["train"], labels, classes, {"val": val_fraction}, rng))
+    parts["train"] = np.union1d(parts["train"], np.flatnonzero(extra & np.isin(roles, ["train", ""])))
     return parts
 
 

@@ -18,7 +18,7 @@ from dvclive.keras import DVCLiveCallback
 
 from emotions.augment import Augmentation, Batches, balanced_class_weights
 from emotions.errors import UserError
-from emotions.model import build_model, with_test_time_augmentation
+from emotions.model import build_model, keeping_classes, with_test_time_augmentation
 from emotions.params import AugmentParams, ModelParams, TrainParams
 from emotions.precision import arithmetic
 from emotions.prepared import Prepared
@@ -44,6 +44,21 @@ class SparseCrossentropy(keras.losses.Loss):
     def call(self, y_true, y_pred):  # type: ignore[override]
         one_hot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), self.num_classes)
         return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.smoothing)
+
+
+def kept_accuracy(kept: int) -> keras.metrics.Metric:
+    """Accuracy as the saved model will score it: a face of a predicted class counts as right when
+    its class tops the predicted classes' outputs (extra classes' outputs ignored); a face of an
+    extra class, when its class tops them all. Plain accuracy when there are no extra classes."""
+
+    def accuracy(y_true, y_pred):  # type: ignore[no-untyped-def]
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        among_kept = keras.ops.cast(keras.ops.argmax(y_pred[:, :kept], axis=-1), "int32")
+        among_all = keras.ops.cast(keras.ops.argmax(y_pred, axis=-1), "int32")
+        guess = keras.ops.where(labels < kept, among_kept, among_all)
+        return keras.ops.cast(keras.ops.equal(guess, labels), "float32")
+
+    return keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")
 
 
 def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -120,7 +135,7 @@ def train(
     p = train_params
     _check(prepared.image_size, model_params, p)
     make_deterministic(p.seed)
-    num_classes = len(prepared.classes)
+    num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
     train_idx, val_idx = split["train"], split["val"]
     labels = prepared.labels[train_idx]
     class_weights = balanced_class_weights(labels, num_classes) if p.class_weights else None
@@ -139,7 +154,7 @@ def train(
         model.compile(
             optimizer=_optimizer(p, len(batches[0])),
             loss=SparseCrossentropy(num_classes, p.label_smoothing),
-            metrics=["accuracy"],
+            metrics=[kept_accuracy(len(prepared.classes))],
         )
         started, epochs = time.perf_counter(), 0
         with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
@@ -160,6 +175,8 @@ def train(
     if policy != "float32" or p.low_res_size:  # saved and exported: float32 and the full image size
         trained, model = model, build_model(prepared.image_size, num_classes, model_params)
         model.set_weights(trained.get_weights())
+    if prepared.extra_classes:
+        model = keeping_classes(model, len(prepared.classes))
     if model_params.tta_flip or model_params.tta_shift:
         return with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
     return model

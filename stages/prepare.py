@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
-    spec = SourceSpec(data.classes, data.aliases, data.csv_emotions, data.format)
+    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format)
     options = preparation.Options(
         image_size=prep.image_size,
         skip_bad=prep.on_bad_image == "skip",
@@ -29,7 +29,7 @@ def main() -> None:
         face_detect=prep.face_detect,
     )
     started = time.perf_counter()
-    prepared, rows, report = preparation.prepare(read_source(args.source, spec), data.classes, options)
+    prepared, rows, report = preparation.prepare(read_source(args.source, spec), data.classes, options, data.extra_classes)
     preparation.save(prepared, rows, report, args.out)
     skipped = [r for r in rows if r.status == "skipped"]
     for row in skipped[:20]:

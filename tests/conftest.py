@@ -21,6 +21,7 @@ TINY_PARAMS = {
         "format": "auto",
         "new": "data/new",
         "classes": ["angry", "happy", "sad"],
+        "extra_classes": [],
         "aliases": {"anger": "angry"},
         "csv_emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
     },

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions import bundle, params, splitting
+from emotions import bundle, params, preparation, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
-from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, write_image
+from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, spec, write_image
 
 
 
@@ -373,3 +373,39 @@ def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
     predictions = Predictor(model_dir).predict(expand_inputs([str(huge), str(tiny)]))
     assert predictions[0].label is not None
     assert predictions[1].error == "too small (1x1 pixels)"
+
+
+def test_kept_accuracy_scores_as_the_saved_model_will() -> None:
+    from emotions.training import kept_accuracy
+
+    metric = kept_accuracy(2)  # classes 0 and 1 are predicted, class 2 is extra
+    probabilities = np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.2, 0.1, 0.7], [0.2, 0.3, 0.5]], np.float32)
+    metric.update_state(np.array([1, 0, 2, 0]), probabilities)
+    # right: 1 tops the kept outputs; 0 tops them; extra class 2 tops all; wrong: 1 tops the kept outputs, not 0
+    assert float(metric.result()) == pytest.approx(0.75)
+
+
+def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path: Path) -> None:
+    import keras
+
+    from emotions.export import export_checked
+    from emotions.sources import read_source
+    from emotions.training import train
+
+    every = (*CLASSES, "fear", "neutral")
+    root = make_dataset(tmp_path / "raw", classes=every, per_class=10)
+    prepared, _, _ = preparation.prepare(
+        read_source(root, spec(every)), CLASSES, preparation.Options(image_size=16), extra_classes=("fear", "neutral")
+    )
+    assert prepared.classes == CLASSES and prepared.all_classes == every
+    assert set(prepared.labels.tolist()) == {0, 1, 2, 3, 4}
+    split = splitting.split(prepared.labels, prepared.parts, prepared.classes, 0.2, 0.2, seed=0)
+    model = train(prepared, split, *tiny_training(**{"train.epochs": 2}), tmp_path / "live")
+    network = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    assert network.output_shape == (None, 5) and model.output_shape == (None, 3)
+    images = prepared.images[split["test"]][..., np.newaxis]
+    all_outputs = network.predict(images, verbose=0)
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0), all_outputs[:, :3] / all_outputs[:, :3].sum(axis=1, keepdims=True), rtol=1e-5
+    )
+    assert export_checked(model, tmp_path / "m.onnx", prepared.images[split["test"]]) <= 1e-4

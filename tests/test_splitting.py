@@ -64,3 +64,19 @@ def test_save_and_load(tmp_path: Path) -> None:
     assert all(np.array_equal(split[p], loaded[p]) for p in splitting.PARTS)
     with pytest.raises(UserError, match="split not found"):
         splitting.load(tmp_path / "none.json")
+
+
+@pytest.mark.parametrize("with_parts", [False, True])
+def test_extra_classes_only_train_and_only_from_the_training_part(with_parts: bool) -> None:
+    """Labels 3 and 4 stand for extra classes: never validated or tested on, and never taken from a
+    held-out part into training."""
+    extra_labels = np.concatenate([labels(), np.repeat([3, 4], 50)])
+    roles = np.array(["train", "train", "test", "train", "val"] * 60) if with_parts else np.full(300, "")
+    parts = splitting.split(extra_labels, roles, CLASSES, 0.2, 0.2, seed=0)
+    extra = np.flatnonzero(extra_labels >= 3)
+    assert not set(extra) & (set(parts["val"]) | set(parts["test"]))
+    expected_extra = extra[np.isin(roles[extra], ["train", ""])]
+    np.testing.assert_array_equal(np.intersect1d(parts["train"], extra), expected_extra)
+    if not with_parts:  # the predicted classes are split as they would be without the extras
+        plain = splitting.split(labels(), NO_PARTS, CLASSES, 0.2, 0.2, seed=0)
+        assert all(np.array_equal(plain[p], parts[p]) for p in ("val", "test"))
