@@ -1,0 +1,105 @@
+"""Crowd labels: FER+'s ten votes per face (ten people each picked one of ten answers), read from
+FER+'s own ``label.csv`` files or from a votes CSV keyed by image path, and turned into training
+targets over the classes in use. One person's label is noisy (on FER-2013's test faces the crowd's
+majority agrees with it 62% of the time); the vote distribution is the published remedy."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emotions.errors import UserError
+
+# FER+'s answer columns, in its files' order; "NF" is "not a face".
+FERPLUS_ANSWERS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
+NOT_A_FACE = FERPLUS_ANSWERS.index("NF")
+TARGETS = ("label", "majority", "votes")
+
+CROWD_NOT_A_FACE = "crowd: not a face"
+CROWD_NO_VOTE = "crowd: no vote for a class in use"
+NO_VOTES = "crowd: no votes for this image"
+
+
+def _counts(cells: Sequence[str]) -> np.ndarray | None:
+    """Ten vote counts, or None where a cell is not a whole number >= 0."""
+    try:
+        counts = np.array([int(cell) for cell in cells], dtype=np.int64)
+    except ValueError:
+        return None
+    return counts if len(counts) == len(FERPLUS_ANSWERS) and (counts >= 0).all() else None
+
+
+def read_votes_csv(path: Path) -> dict[str, np.ndarray]:
+    """A votes CSV (``path,neutral,happiness,...,NF``): image path relative to the CSV's folder ->
+    its ten counts. Rows that do not parse are left out (their images then have no votes)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="", errors="replace") as f:
+            rows = csv.reader(f)
+            header = next(rows, [])
+            if [h.strip() for h in header] != ["path", *FERPLUS_ANSWERS]:
+                raise UserError(f"{path}: not a votes CSV (expected the header path,{','.join(FERPLUS_ANSWERS)})")
+            votes = {}
+            for row in rows:
+                counts = _counts(row[1:]) if row else None
+                if counts is not None:
+                    votes[Path(row[0].strip()).as_posix()] = counts
+            return votes
+    except OSError as err:
+        raise UserError(f"{path}: cannot read the votes CSV ({err.strerror or err})") from None
+
+
+def read_label_csv(path: Path) -> Iterator[tuple[str, np.ndarray | None]]:
+    """FER+'s per-folder ``label.csv`` (no header): image file name, face box, ten counts. A row
+    whose counts do not parse comes with None."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="", errors="replace") as f:
+            for row in csv.reader(f):
+                if row and row[0].strip():
+                    yield row[0].strip(), _counts(row[2:])
+    except OSError as err:
+        raise UserError(f"{path}: cannot read FER+ labels ({err.strerror or err})") from None
+
+
+def answer_columns(classes: Sequence[str], canonical: Callable[[str], str | None]) -> np.ndarray:
+    """For each class in use, the FER+ answer column it stands for (matched through ``canonical``,
+    which knows the aliases: ``happiness: happy``), or -1 when FER+ has no such answer."""
+    columns = np.full(len(classes), -1, dtype=np.int64)
+    for column, answer in enumerate(FERPLUS_ANSWERS[:NOT_A_FACE]):
+        name = canonical(answer)
+        if name in classes:
+            columns[list(classes).index(name)] = column
+    return columns
+
+
+def class_votes(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The votes for each class in use (0 for a class FER+ does not ask about)."""
+    return np.where(columns >= 0, counts[np.maximum(columns, 0)], 0).astype(np.float32)
+
+
+def verdict(counts: np.ndarray, columns: np.ndarray) -> str | None:
+    """Why the crowd rules a face out of training on these classes, or None."""
+    if counts[NOT_A_FACE] > 0 and counts[NOT_A_FACE] == counts.max():
+        return CROWD_NOT_A_FACE
+    if class_votes(counts, columns).sum() == 0:
+        return CROWD_NO_VOTE
+    return None
+
+
+def majority(votes: np.ndarray) -> np.ndarray:
+    """The most-voted class in use per row (a tie goes to the class listed first)."""
+    return np.argmax(votes, axis=1)
+
+
+def targets(kind: str, labels: np.ndarray, votes: np.ndarray | None, num_classes: int) -> np.ndarray:
+    """(N, num_classes) training targets: the single label, the crowd's majority (both one-hot), or
+    the crowd's vote distribution over the classes in use."""
+    if kind == "label":
+        return np.eye(num_classes, dtype=np.float32)[labels]
+    if votes is None:
+        raise UserError(f"train.target: {kind!r} needs crowd votes, and this data set has none (see data.votes)")
+    if kind == "majority":
+        return np.eye(num_classes, dtype=np.float32)[majority(votes)]
+    return (votes / votes.sum(axis=1, keepdims=True)).astype(np.float32)
