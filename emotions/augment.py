@@ -47,23 +47,23 @@ def augment(images: np.ndarray, rng: np.random.Generator, aug: Augmentation) -> 
 
 
 class Batches(keras.utils.PyDataset):
-    """Shuffled (and optionally augmented) training batches with per-sample class weights; the same
-    seed gives the same batches, epoch by epoch."""
+    """Shuffled (and optionally augmented) training batches with per-sample weights; the same seed
+    gives the same batches, epoch by epoch. Targets are class indices or rows of class probabilities."""
 
     def __init__(
         self,
         images: np.ndarray,
-        labels: np.ndarray,
+        targets: np.ndarray,
         batch_size: int,
         seed: int,
         augmentation: Augmentation | None,
-        class_weights: np.ndarray | None,
+        weights: np.ndarray | None,
         first_epoch: int = 0,
     ) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
-        self.images, self.labels = images, labels
+        self.images, self.labels = images, targets
         self.batch_size, self.seed, self.augmentation = batch_size, seed, augmentation
-        self.weights = np.ones(len(labels), np.float32) if class_weights is None else class_weights[labels].astype(np.float32)
+        self.weights = np.ones(len(targets), np.float32) if weights is None else weights.astype(np.float32)
         self.epoch = first_epoch  # a later training phase goes on with fresh shuffles and augmentations
         self._order = self._shuffle()
 

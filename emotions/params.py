@@ -275,6 +275,7 @@ class TrainParams:
     label_smoothing: float  # share of each label's probability spread over the other classes
     precision: str  # "auto" (mixed where the hardware computes it natively), "float32" or "mixed"
     onednn: str  # "auto" (on for x86-64 and bfloat16), "on" or "off": TensorFlow's oneDNN kernels
+    target: str  # "label" (one person's), "majority" (the crowd's) or "votes" (the crowd's distribution)
     low_res_size: int  # the first low_res_epochs train on faces shrunk to this size (cheaper steps); 0: off
     low_res_epochs: int
 
@@ -300,6 +301,7 @@ class TrainParams:
             label_smoothing=s.fraction("label_smoothing", allow_zero=True),
             precision=s.choice("precision", ("auto", "float32", "mixed")),
             onednn=s.switch("onednn"),
+            target=s.choice("target", ("label", "majority", "votes")),
             low_res_size=low_res_size,
             low_res_epochs=low_res_epochs,
         )

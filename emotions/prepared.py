@@ -15,6 +15,7 @@ from emotions.files import atomic_dir
 IMAGES_FILE = "images.npy"
 LABELS_FILE = "labels.npy"
 PARTS_FILE = "parts.npy"
+VOTES_FILE = "votes.npy"
 META_FILE = "meta.json"
 
 
@@ -30,6 +31,7 @@ class Prepared:
     parts: np.ndarray
     face_detect: bool = False  # predict must crop faces exactly when prepare did
     extra_classes: tuple[str, ...] = ()
+    votes: np.ndarray | None = None  # (N, all classes) crowd votes, where the source has them
 
     @property
     def image_size(self) -> int:
@@ -46,6 +48,8 @@ def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
         np.save(tmp / IMAGES_FILE, prepared.images)
         np.save(tmp / LABELS_FILE, prepared.labels)
         np.save(tmp / PARTS_FILE, prepared.parts)
+        if prepared.votes is not None:
+            np.save(tmp / VOTES_FILE, prepared.votes)
         meta = {
             "classes": list(prepared.classes), "extra_classes": list(prepared.extra_classes),
             "image_size": prepared.image_size, "face_detect": prepared.face_detect,
@@ -64,4 +68,5 @@ def load(prepared_dir: Path) -> Prepared:
         parts = np.load(prepared_dir / PARTS_FILE)
     except FileNotFoundError as err:
         raise UserError(f"{err.filename}: prepared data not found (run `dvc repro prepare` first)") from None
-    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]), tuple(meta["extra_classes"]))
+    votes = np.load(prepared_dir / VOTES_FILE) if (prepared_dir / VOTES_FILE).exists() else None
+    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]), tuple(meta["extra_classes"]), votes)

@@ -16,6 +16,7 @@ import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
+from emotions import votes
 from emotions.augment import Augmentation, Batches, balanced_class_weights
 from emotions.errors import UserError
 from emotions.model import build_model, keeping_classes, with_test_time_augmentation
@@ -52,6 +53,8 @@ def kept_accuracy(kept: int) -> keras.metrics.Metric:
     extra class, when its class tops them all. Plain accuracy when there are no extra classes."""
 
     def accuracy(y_true, y_pred):  # type: ignore[no-untyped-def]
+        if len(y_true.shape) == 2 and y_true.shape[-1] == y_pred.shape[-1]:  # rows of class probabilities
+            y_true = keras.ops.argmax(y_true, axis=-1)
         labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
         among_kept = keras.ops.cast(keras.ops.argmax(y_pred[:, :kept], axis=-1), "int32")
         among_all = keras.ops.cast(keras.ops.argmax(y_pred, axis=-1), "int32")
@@ -59,6 +62,28 @@ def kept_accuracy(kept: int) -> keras.metrics.Metric:
         return keras.ops.cast(keras.ops.equal(guess, labels), "float32")
 
     return keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")
+
+
+def _targets(
+    prepared: Prepared, train_idx: np.ndarray, val_idx: np.ndarray, p: TrainParams
+) -> tuple[np.ndarray, np.ndarray, keras.losses.Loss]:
+    """Training targets by ``train.target``, validation targets, and the loss for them. Validation
+    always scores the single label, as the test does, so runs with different targets compare."""
+    num_classes = len(prepared.all_classes)
+    if p.target == "votes":  # soft targets: rows of probabilities, so categorical cross-entropy
+        distributions = votes.distribution(_votes(prepared, train_idx))
+        one_hot = np.eye(num_classes, dtype=np.float32)[prepared.labels[val_idx]]
+        return distributions, one_hot, keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing)
+    labels = prepared.labels[train_idx]
+    if p.target == "majority":
+        labels = votes.majority(_votes(prepared, train_idx))
+    return labels, prepared.labels[val_idx], SparseCrossentropy(num_classes, p.label_smoothing)
+
+
+def _votes(prepared: Prepared, rows: np.ndarray) -> np.ndarray:
+    if prepared.votes is None:
+        raise UserError("train.target: crowd targets need crowd votes, and this data set has none (see data.votes)")
+    return prepared.votes[rows]
 
 
 def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -137,14 +162,15 @@ def train(
     make_deterministic(p.seed)
     num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
     train_idx, val_idx = split["train"], split["val"]
-    labels = prepared.labels[train_idx]
-    class_weights = balanced_class_weights(labels, num_classes) if p.class_weights else None
+    targets, val_targets, loss = _targets(prepared, train_idx, val_idx, p)
+    classes_of = targets if targets.ndim == 1 else np.argmax(targets, axis=1)
+    weights = balanced_class_weights(classes_of, num_classes)[classes_of] if p.class_weights else None
     augmentation = Augmentation(**vars(augment_params)) if p.augment else None
     train_images = prepared.images[train_idx]
     phases = [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []  # (image size, first epoch, end)
     phases.append((prepared.image_size, p.low_res_epochs if p.low_res_size else 0, p.epochs))
     batches = [
-        Batches(resized(train_images, size), labels, p.batch_size, p.seed, augmentation, class_weights, first_epoch=first)
+        Batches(resized(train_images, size), targets, p.batch_size, p.seed, augmentation, weights, first_epoch=first)
         for size, first, _ in phases
     ]
     policy, why = arithmetic(p.precision, p.onednn)
@@ -153,7 +179,7 @@ def train(
         model = build_model(None if p.low_res_size else prepared.image_size, num_classes, model_params)
         model.compile(
             optimizer=_optimizer(p, len(batches[0])),
-            loss=SparseCrossentropy(num_classes, p.label_smoothing),
+            loss=loss,
             metrics=[kept_accuracy(len(prepared.classes))],
         )
         started, epochs = time.perf_counter(), 0
@@ -163,7 +189,7 @@ def train(
                     print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
                 history = model.fit(
                     phase_batches,
-                    validation_data=(resized(prepared.images[val_idx], size)[..., np.newaxis], prepared.labels[val_idx]),
+                    validation_data=(resized(prepared.images[val_idx], size)[..., np.newaxis], val_targets),
                     initial_epoch=first,
                     epochs=end,
                     callbacks=_callbacks(p, live, full_size=size == prepared.image_size),

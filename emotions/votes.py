@@ -16,7 +16,6 @@ from emotions.errors import UserError
 # FER+'s answer columns, in its files' order; "NF" is "not a face".
 FERPLUS_ANSWERS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
 NOT_A_FACE = FERPLUS_ANSWERS.index("NF")
-TARGETS = ("label", "majority", "votes")
 
 CROWD_NOT_A_FACE = "crowd: not a face"
 CROWD_NO_VOTE = "crowd: no vote for a class in use"
@@ -93,13 +92,6 @@ def majority(votes: np.ndarray) -> np.ndarray:
     return np.argmax(votes, axis=1)
 
 
-def targets(kind: str, labels: np.ndarray, votes: np.ndarray | None, num_classes: int) -> np.ndarray:
-    """(N, num_classes) training targets: the single label, the crowd's majority (both one-hot), or
-    the crowd's vote distribution over the classes in use."""
-    if kind == "label":
-        return np.eye(num_classes, dtype=np.float32)[labels]
-    if votes is None:
-        raise UserError(f"train.target: {kind!r} needs crowd votes, and this data set has none (see data.votes)")
-    if kind == "majority":
-        return np.eye(num_classes, dtype=np.float32)[majority(votes)]
+def distribution(votes: np.ndarray) -> np.ndarray:
+    """Each row's votes as probabilities over the classes in use (soft targets)."""
     return (votes / votes.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -35,7 +35,7 @@ TINY_PARAMS = {
     "train": {
         "epochs": 1, "batch_size": 8, "learning_rate": 0.01, "seed": 0,
         "augment": False, "class_weights": False, "early_stopping": 0, "lr_schedule": "constant",
-        "weight_decay": 0.0, "label_smoothing": 0.0, "precision": "float32", "onednn": "auto",
+        "weight_decay": 0.0, "label_smoothing": 0.0, "precision": "float32", "onednn": "auto", "target": "label",
         "low_res_size": 0, "low_res_epochs": 0,
     },
     "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},

@@ -38,7 +38,7 @@ def test_full_augmentation_changes_images_stays_in_range_and_repeats() -> None:
 
 def test_batches_cover_every_image_once_per_epoch_and_reshuffle() -> None:
     x, y = images(20), np.arange(20) % 2
-    batches = Batches(x, y, 6, seed=3, augmentation=None, class_weights=None)
+    batches = Batches(x, y, 6, seed=3, augmentation=None, weights=None)
     assert len(batches) == 4
     first = np.concatenate([batches[i][1] for i in range(len(batches))])
     order1 = batches._order.copy()
@@ -52,6 +52,7 @@ def test_batches_cover_every_image_once_per_epoch_and_reshuffle() -> None:
 def test_balanced_class_weights_favour_rare_classes() -> None:
     weights = balanced_class_weights(np.array([0, 0, 0, 1]), 2)
     np.testing.assert_allclose(weights, [4 / 6, 4 / 2])
-    batches = Batches(images(4), np.array([0, 0, 0, 1]), 4, 0, None, weights)
-    _, labels, w = batches[0]
-    np.testing.assert_allclose(w, weights[labels])
+    labels = np.array([0, 0, 0, 1])
+    batches = Batches(images(4), labels, 4, 0, None, weights[labels])
+    _, batch_labels, w = batches[0]
+    np.testing.assert_allclose(w, weights[batch_labels])

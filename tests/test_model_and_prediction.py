@@ -409,3 +409,34 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
         model.predict(images, verbose=0), all_outputs[:, :3] / all_outputs[:, :3].sum(axis=1, keepdims=True), rtol=1e-5
     )
     assert export_checked(model, tmp_path / "m.onnx", prepared.images[split["test"]]) <= 1e-4
+
+
+@pytest.mark.parametrize("target", ["majority", "votes"])
+def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> None:
+    """A crowd that votes 'angry' for every face, against the shapes' own labels: trained on the
+    crowd's targets the network answers 'angry'; validation still scores the single label."""
+    import dataclasses
+
+    from emotions.training import train
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
+    crowd = np.zeros((len(prepared.labels), 3), np.float32)
+    crowd[:, 0] = 8
+    crowd[np.arange(len(crowd)), prepared.labels] += 2  # the face's own label gets a minority of votes
+    prepared = dataclasses.replace(prepared, votes=crowd)
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    model = train(prepared, split, *tiny_training(**{"train.target": target, "train.epochs": 12}), tmp_path / "live")
+    answers = model.predict(prepared.images[split["train"]][..., np.newaxis], verbose=0).argmax(axis=1)
+    assert (answers == 0).mean() > 0.9
+    val_accuracy = json.loads((tmp_path / "live" / "metrics.json").read_text())["eval"]["accuracy"]
+    assert val_accuracy == pytest.approx((prepared.labels[split["val"]] == 0).mean())  # scored against the labels
+
+
+def test_crowd_targets_need_votes(tmp_path: Path) -> None:
+    from emotions.errors import UserError
+    from emotions.training import train
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
+    with pytest.raises(UserError, match=r"^train.target: crowd targets need crowd votes"):
+        train(prepared, split, *tiny_training(**{"train.target": "votes"}), tmp_path / "live")

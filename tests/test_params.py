@@ -27,7 +27,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
     assert train == params.TrainParams(
         epochs=1, batch_size=8, learning_rate=0.01, seed=0,
         augment=False, class_weights=False, early_stopping=0, lr_schedule="constant",
-        weight_decay=0.0, label_smoothing=0.0, precision="float32", onednn="auto", low_res_size=0, low_res_epochs=0,
+        weight_decay=0.0, label_smoothing=0.0, precision="float32", onednn="auto", target="label", low_res_size=0, low_res_epochs=0,
     )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]

@@ -57,11 +57,7 @@ def test_verdicts() -> None:
     assert votes.verdict(np.array([7, 0, 0, 1, 0, 0, 0, 0, 0, 2]), columns) is None
 
 
-def test_targets() -> None:
-    labels = np.array([0, 2])
+def test_majority_and_distribution() -> None:
     counts = np.array([[1, 3, 0], [2, 0, 2]], np.float32)
-    np.testing.assert_array_equal(votes.targets("label", labels, counts, 3), [[1, 0, 0], [0, 0, 1]])
-    np.testing.assert_array_equal(votes.targets("majority", labels, counts, 3), [[0, 1, 0], [1, 0, 0]])  # a tie: first class
-    np.testing.assert_allclose(votes.targets("votes", labels, counts, 3), [[0.25, 0.75, 0], [0.5, 0, 0.5]])
-    with pytest.raises(UserError, match="train.target: 'votes' needs crowd votes"):
-        votes.targets("votes", labels, None, 3)
+    assert votes.majority(counts).tolist() == [1, 0]  # a tie goes to the class listed first
+    np.testing.assert_allclose(votes.distribution(counts), [[0.25, 0.75, 0], [0.5, 0, 0.5]])
