@@ -84,6 +84,15 @@ class _Section:
             raise self._bad(key, "a mapping of folder name to class name", value)
         return {k.strip().lower(): v for k, v in value.items()}
 
+    def file_name(self, key: str) -> str | None:
+        """The name of a file inside the data folder, or None for ``none``."""
+        value = self._get(key)
+        if value == "none":
+            return None
+        if not isinstance(value, str) or not value.strip() or value.startswith(("/", "..")):
+            raise self._bad(key, "none or a file name inside the data.source folder", value)
+        return value
+
     def switch(self, key: str) -> str:
         """``auto``, true or false, as "auto", "on" or "off"."""
         value = self._get(key)
@@ -147,6 +156,7 @@ class DataParams:
     extra_classes: tuple[str, ...]  # read and learned from, never predicted: their faces only train
     aliases: dict[str, str]
     csv_emotions: tuple[str, ...]
+    votes: str | None  # a crowd-votes CSV in the data.source folder; None: no votes (FER+'s layout has its own)
 
     @classmethod
     def read(cls, s: _Section) -> DataParams:
@@ -167,6 +177,7 @@ class DataParams:
             extra_classes=extra_classes,
             aliases=aliases,
             csv_emotions=s.names("csv_emotions", at_least=1),
+            votes=s.file_name("votes"),
         )
 
 

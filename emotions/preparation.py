@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from emotions import hygiene
+from emotions import hygiene, votes
 from emotions import prepared as store
 from emotions.errors import UserError
 from emotions.files import csv_text
@@ -25,7 +25,7 @@ REPORT_FILE = "report.json"
 
 UNREADABLE = "unreadable"
 NO_FACE = "no face found"
-REMOVAL_STEPS = (UNREADABLE, NO_FACE, *hygiene.STEPS)
+REMOVAL_STEPS = (UNREADABLE, NO_FACE, votes.CROWD_NOT_A_FACE, votes.CROWD_NO_VOTE, votes.NO_VOTES, *hygiene.STEPS)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def prepare(
     digests: dict[int, str] = {}
     for item in progress(items, "prepare", unit="img"):
         index = len(seen)
-        seen.append(RawImage(item.origin, item.label, item.part, None, item.error))
+        seen.append(replace(item, pixels=None))
         reason, detail = None, ""
         if item.pixels is None:
             if not options.skip_bad:
@@ -80,6 +80,9 @@ def prepare(
 
     roles_by_name = part_roles([item.part for item in seen])
     roles = [roles_by_name[item.part] for item in seen]
+    for i, item in enumerate(seen):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
+        if reasons[i] is None and item.crowd and (not item.label or roles[i] in ("train", "")):
+            reasons[i] = item.crowd
     if options.dedupe:
         kept = sorted(inputs)
         for i, why in zip(kept, hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept])):
@@ -103,8 +106,16 @@ def prepare(
         parts=np.asarray([roles[i] for i in used], dtype="<U5"),
         face_detect=options.face_detect,
         extra_classes=tuple(extra_classes),
+        votes=_votes([seen[i] for i in used], len(every_class)),
     )
     return prepared, rows, _report(seen, reasons, roles, roles_by_name, every_class)
+
+
+def _votes(items: Sequence[RawImage], num_classes: int) -> np.ndarray | None:
+    """(N, classes) crowd votes where the source has votes (zeros for a face without), else None."""
+    if all(item.votes is None for item in items):
+        return None
+    return np.stack([np.zeros(num_classes, np.float32) if item.votes is None else item.votes for item in items])
 
 
 def _report(

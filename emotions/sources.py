@@ -1,15 +1,18 @@
 """Raw data sets as users bring them: a folder tree (one sub-folder per class, optionally inside part
-folders such as ``train/`` and ``test/``) or the original FER-2013 CSV, streamed row by row."""
+folders such as ``train/`` and ``test/``, optionally with a CSV of crowd votes), FER+'s own layout
+(part folders of images, each with a ``label.csv`` of votes), or the original FER-2013 CSV, streamed
+row by row."""
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from emotions import votes
 from emotions.errors import UserError
 from emotions.imaging import BadImage, is_image_file, read_gray
 
@@ -17,9 +20,10 @@ FER_CSV_COLUMNS = ("emotion", "pixels")
 FER_SIDE = 48
 
 # Part names as data sets spell them (lower-cased), and the role each plays.
-TRAIN_NAMES = frozenset({"train", "training"})
-VAL_NAMES = frozenset({"val", "valid", "validation", "dev", "publictest"})
-TEST_NAMES = frozenset({"test", "testing", "privatetest", "publictest"})
+TRAIN_NAMES = frozenset({"train", "training", "fer2013train"})
+VAL_NAMES = frozenset({"val", "valid", "validation", "dev", "publictest", "fer2013valid"})
+TEST_NAMES = frozenset({"test", "testing", "privatetest", "publictest", "fer2013test"})
+FERPLUS_LABELS = "label.csv"  # in each part folder of FER+'s layout
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class SourceSpec:
     aliases: Mapping[str, str]  # lower-cased folder name -> class name
     csv_emotions: tuple[str, ...]  # CSV emotion code i -> name
     format: str  # "auto", "folders" or "csv"
+    votes: str | None = None  # a votes CSV in a folder tree's top folder (FER+'s layout has its own)
 
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
@@ -47,6 +52,8 @@ class RawImage:
     part: str  # the part's name as the source spells it; "" when the source has no parts
     pixels: np.ndarray | None
     error: str | None = None
+    votes: np.ndarray | None = None  # the crowd's votes for each class in use, where the source has them
+    crowd: str | None = None  # why the crowd rules the face out of training, if it does
 
 
 def source_format(source: Path, requested: str) -> str:
@@ -64,8 +71,55 @@ def read_source(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     """Every image of the chosen classes, in a stable order; a class with no images is a user error."""
     if source_format(source, spec.format) == "csv":
         yield from _read_csv(source, spec)
+    elif any((folder / FERPLUS_LABELS).is_file() for folder in _subfolders(source)):
+        yield from _read_ferplus(source, spec)
+    elif spec.votes is not None:
+        yield from _with_votes(_read_folders(source, spec), source, spec)
     else:
         yield from _read_folders(source, spec)
+
+
+def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    """FER+'s layout: part folders (``FER2013Train/``, ``FER2013Valid/``, ``FER2013Test/``) of images,
+    each listed in the folder's ``label.csv`` with ten votes. With no single label, a face's label is
+    the crowd's majority among the classes in use."""
+    columns = votes.answer_columns(spec.classes, spec.canonical)
+    seen: set[str] = set()
+    for folder in _subfolders(source):
+        if not (folder / FERPLUS_LABELS).is_file():
+            continue
+        for name, counts in votes.read_label_csv(folder / FERPLUS_LABELS):
+            path = str(folder / name)
+            if counts is None:
+                yield RawImage(path, "", folder.name, None, f"its {FERPLUS_LABELS} row has no ten vote counts")
+                continue
+            class_votes, crowd = votes.class_votes(counts, columns), votes.verdict(counts, columns)
+            label = "" if crowd else spec.classes[int(votes.majority(class_votes[np.newaxis])[0])]
+            seen.add(label)
+            try:
+                pixels = read_gray(folder / name)
+            except BadImage as err:
+                yield RawImage(path, label, folder.name, None, str(err))
+                continue
+            yield RawImage(path, label, folder.name, pixels, votes=class_votes, crowd=crowd)
+    absent = [c for c in spec.classes if c not in seen]
+    if absent:
+        raise UserError(f"{source}: no face the crowd labels {absent[0]!r} (a class of data.classes)")
+
+
+def _with_votes(items: Iterator[RawImage], source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    """A folder tree's items with their votes from the votes CSV, matched by path below ``source``."""
+    path = source / str(spec.votes)
+    if not path.is_file():
+        raise UserError(f"data.votes: {path} not found (a votes CSV in the data.source folder, or none)")
+    table = votes.read_votes_csv(path)
+    columns = votes.answer_columns(spec.classes, spec.canonical)
+    for item in items:
+        counts = table.get(Path(item.origin).relative_to(source).as_posix())
+        if counts is None:
+            yield replace(item, crowd=votes.NO_VOTES)
+        else:
+            yield replace(item, votes=votes.class_votes(counts, columns), crowd=votes.verdict(counts, columns))
 
 
 def _subfolders(folder: Path) -> list[Path]:

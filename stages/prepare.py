@@ -20,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
-    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format)
+    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes)
     options = preparation.Options(
         image_size=prep.image_size,
         skip_bad=prep.on_bad_image == "skip",

@@ -24,6 +24,7 @@ TINY_PARAMS = {
         "extra_classes": [],
         "aliases": {"anger": "angry"},
         "csv_emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+        "votes": "none",
     },
     "sample": {"classes": ["angry", "happy", "sad"], "per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
     "prepare": {"image_size": 16, "on_bad_image": "skip", "min_std": 2.0, "dedupe": True, "face_detect": False},

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import votes
+from emotions import preparation, votes
 from emotions.errors import UserError
-from tests.conftest import spec
+from emotions.sources import SourceSpec, part_roles, read_source
+from tests.conftest import CLASSES, shape_image, spec, write_image
 
 HEADER = "path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
 
@@ -61,3 +62,83 @@ def test_majority_and_distribution() -> None:
     counts = np.array([[1, 3, 0], [2, 0, 2]], np.float32)
     assert votes.majority(counts).tolist() == [1, 0]  # a tie goes to the class listed first
     np.testing.assert_allclose(votes.distribution(counts), [[0.25, 0.75, 0], [0.5, 0, 0.5]])
+
+
+ANSWERS = ",".join(votes.FERPLUS_ANSWERS)
+FULL_SPEC_ALIASES = {"anger": "angry", "happiness": "happy", "sadness": "sad"}
+
+
+def ferplus_tree(root: Path) -> Path:
+    """FER+'s layout in miniature: per part, images listed with ten votes (neutral, happiness,
+    surprise, sadness, anger, disgust, fear, contempt, unknown, NF)."""
+    rows = {
+        "FER2013Train": [
+            ("a.png", "0,0,0,0,9,0,0,0,1,0"),  # angry
+            ("b.png", "1,8,0,0,0,0,0,0,0,1"),  # happy
+            ("c.png", "2,0,0,7,0,0,0,0,0,1"),  # sad
+            ("d.png", "0,0,0,0,0,0,0,0,0,10"),  # not a face
+            ("e.png", "9,0,1,0,0,0,0,0,0,0"),  # no vote for angry, happy or sad
+            ("f.png", "1,0,0,1,5,0,0,0,0,3"),  # angry
+            ("g.png", "x"),  # a broken row
+        ],
+        "FER2013Valid": [("h.png", "0,6,0,0,4,0,0,0,0,0"), ("i.png", "0,0,0,5,5,0,0,0,0,0")],
+        "FER2013Test": [("j.png", "0,0,0,2,8,0,0,0,0,0"), ("k.png", "0,9,0,0,0,0,0,0,0,1"), ("l.png", "3,0,0,7,0,0,0,0,0,0")],
+    }
+    for part, items in rows.items():
+        (root / part).mkdir(parents=True)
+        lines = []
+        for i, (name, counts) in enumerate(items):
+            write_image(root / part / name, shape_image(i % 3, seed=hash((part, name)) % 1000))
+            lines.append(f'{name},"(0, 0, 48, 48)",{counts}\n')
+        (root / part / "label.csv").write_text("".join(lines))
+    return root
+
+
+def full_spec(votes_file: str | None = None) -> SourceSpec:
+    return SourceSpec(("angry", "happy", "sad"), FULL_SPEC_ALIASES, (), "auto", votes_file)
+
+
+def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: Path) -> None:
+    items = {Path(item.origin).name: item for item in read_source(ferplus_tree(tmp_path / "ferplus"), full_spec())}
+    labels = {name[0]: item.label for name, item in items.items()}
+    # i.png is a tie between sadness and anger: the class listed first in data.classes wins
+    assert labels == {
+        "a": "angry", "b": "happy", "c": "sad", "d": "", "e": "", "f": "angry", "g": "",
+        "h": "happy", "i": "angry", "j": "angry", "k": "happy", "l": "sad",
+    }
+    assert items["d.png"].crowd == votes.CROWD_NOT_A_FACE and items["e.png"].crowd == votes.CROWD_NO_VOTE
+    assert items["g.png"].pixels is None and "no ten vote counts" in str(items["g.png"].error)
+    np.testing.assert_array_equal(items["f.png"].votes, [5, 0, 1])  # angry, happy, sad
+    assert part_roles([item.part for item in items.values()]) == {"FER2013Train": "train", "FER2013Valid": "val", "FER2013Test": "test"}
+
+
+def test_crowd_rejects_leave_training_and_are_counted(tmp_path: Path) -> None:
+    root = ferplus_tree(tmp_path / "ferplus")
+    prepared, rows, report = preparation.prepare(read_source(root, full_spec()), CLASSES, preparation.Options(image_size=16))
+    reasons = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
+    assert reasons["d.png"] == votes.CROWD_NOT_A_FACE and reasons["e.png"] == votes.CROWD_NO_VOTE
+    assert prepared.votes is not None and prepared.votes.shape == (len(prepared.labels), 3)
+    removed = {step["step"]: step["removed"] for step in report["steps"][1:]}
+    assert removed[f"after removing {votes.CROWD_NOT_A_FACE}"] == 1 and removed[f"after removing {votes.CROWD_NO_VOTE}"] == 1
+
+
+def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
+    """Single labels from the folders, votes from the CSV; a crowd reject leaves training only: a
+    held-out face keeps its label (the test scores it), and a face without votes is named."""
+    root = tmp_path / "faces"
+    for part in ("Training", "PublicTest"):
+        for index, name in enumerate(CLASSES):
+            for i in range(3):
+                write_image(root / part / name / f"{name}{i}.png", shape_image(index, seed=i + 10 * index + (100 if part == "Training" else 0)))
+    lines = [f"{part}/{name}/{name}{i}.png,{counts}\n" for part in ("Training", "PublicTest") for name, counts in
+             (("angry", "0,0,0,1,9,0,0,0,0,0"), ("happy", "0,10,0,0,0,0,0,0,0,0"), ("sad", "6,0,0,4,0,0,0,0,0,0")) for i in range(3)]
+    lines[0] = "Training/angry/angry0.png,10,0,0,0,0,0,0,0,0,0\n"  # neutral only: out of training
+    lines[9] = "PublicTest/angry/angry0.png,0,0,0,0,0,0,0,0,0,10\n"  # not a face, but held out: kept
+    del lines[1]  # Training/angry/angry1.png has no votes
+    (root / "votes.csv").write_text(HEADER + "".join(lines))
+    prepared, rows, _ = preparation.prepare(read_source(root, full_spec("votes.csv")), CLASSES, preparation.Options(image_size=16))
+    reasons = {r.path.split("faces/")[1]: r.reason for r in rows if r.status == "skipped"}
+    assert reasons == {"Training/angry/angry0.png": votes.CROWD_NO_VOTE, "Training/angry/angry1.png": votes.NO_VOTES}
+    assert prepared.votes is not None and len(prepared.labels) == 16
+    with pytest.raises(UserError, match=r"^data.votes: .*missing.csv not found"):
+        list(read_source(root, full_spec("missing.csv")))
