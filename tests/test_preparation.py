@@ -105,3 +105,19 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
 def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"meta.json: prepared data not found \(run `dvc repro prepare` first\)"):
         store.load(tmp_path)
+
+
+def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
+    rows = [f"{e},{' '.join([str(40 + 60 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PublicTest")) for e in (0, 3, 4)]
+    path = tmp_path / "fer.csv"
+    path.write_text("\n".join(["emotion,pixels,Usage", *rows, "x,1 2,", "3,1 2 3", "", ""]) + "\n")
+    prepared, manifest, report = prepare_source(path)
+    assert report["parts"] == {"Training": "train", "PublicTest": "test"}
+    assert sorted(prepared.parts.tolist()) == ["test"] * 3 + ["train"] * 3
+    assert [(r.path, r.status, r.reason) for r in manifest[-2:]] == [
+        (f"{path}:8", "skipped", "unreadable: emotion 'x' is not a number"),
+        (f"{path}:9", "skipped", "unreadable: 2 fields, not 3 (emotion, pixels, usage)"),
+    ]
+    path.write_text("\n".join(["emotion,pixels,Usage", *rows[:3], "x,1 2,"]) + "\n")
+    with pytest.raises(UserError, match=r"cannot tell train from test among parts \['Training'\]"):
+        prepare_source(path)  # a bad row's empty part must not become the test set
