@@ -34,7 +34,7 @@ class SourceSpec:
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
         key = name.strip().lower()
-        key = self.aliases.get(key, key).lower()
+        key = self.aliases.get(key, key).strip().lower()
         return next((c for c in self.classes if c.lower() == key), None)
 
 
