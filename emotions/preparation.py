@@ -77,8 +77,10 @@ def prepare(
         reasons.append(reason)
         details.append(detail)
 
-    roles_by_name = part_roles([item.part for item in seen])
-    roles = [roles_by_name[item.part] for item in seen]
+    # Only items with pixels name the parts: a bad row or file must not invent one (an empty part
+    # beside Training would become the test set).
+    roles_by_name = part_roles([item.part for item in seen if item.error is None])
+    roles = [roles_by_name.get(item.part, "") for item in seen]
     if options.dedupe:
         kept = sorted(inputs)
         for i, why in zip(kept, hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept])):
