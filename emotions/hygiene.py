@@ -32,9 +32,9 @@ def digest(gray: np.ndarray) -> str:
 def duplicate_reasons(digests: Sequence[str], labels: Sequence[str], roles: Sequence[str]) -> list[str | None]:
     """Why each image must go (or None to keep it).
 
-    Among copies of one image, only the most held-out part keeps it: a test image also in train is
-    removed from train. Within that part one copy stays if all copies agree on the label; if they
-    disagree, every copy goes, since the label cannot be trusted.
+    If the copies of one image disagree on the label, every copy goes, in every part: the label
+    cannot be trusted. Otherwise only the most held-out part keeps it (a test image also in train is
+    removed from train), and within that part one copy stays.
     """
     reasons: list[str | None] = [None] * len(digests)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -43,15 +43,15 @@ def duplicate_reasons(digests: Sequence[str], labels: Sequence[str], roles: Sequ
     for members in groups.values():
         if len(members) == 1:
             continue
+        if len({labels[i] for i in members}) > 1:
+            for i in members:
+                reasons[i] = CONFLICT
+            continue
         top = max(PART_PRIORITY[roles[i]] for i in members)
         keepers = [i for i in members if PART_PRIORITY[roles[i]] == top]
         for i in members:
             if PART_PRIORITY[roles[i]] < top:
                 reasons[i] = LEAK
-        if len({labels[i] for i in keepers}) > 1:
-            for i in keepers:
-                reasons[i] = CONFLICT
-        else:
-            for i in keepers[1:]:
-                reasons[i] = DUPLICATE
+        for i in keepers[1:]:
+            reasons[i] = DUPLICATE
     return reasons

@@ -75,6 +75,16 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
     assert sorted(prepared.parts.tolist()).count("test") == 6
 
 
+def test_conflicting_labels_across_parts_drop_every_copy(tmp_path: Path) -> None:
+    make_dataset(tmp_path / "src" / "train", per_class=3)
+    make_dataset(tmp_path / "src" / "test", per_class=1)
+    write_image(tmp_path / "src" / "test" / "happy" / "relabelled.png", shape_image(0, seed=2))  # train's angry_2
+    prepared, rows, _ = prepare_source(tmp_path / "src", dedupe=True)
+    conflicts = sorted(f"{Path(r.path).parent.parent.name}/{Path(r.path).name}" for r in rows if r.reason == "conflicting labels")
+    assert conflicts == ["test/relabelled.png", "train/angry_2.png"]
+    assert len(prepared.labels) == 13 - 3 - 2  # and the three train copies of test images, as leaks
+
+
 def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None:
     for name in CLASSES:
         write_image(raw_dataset / name / "photo.png", drawn_face())
