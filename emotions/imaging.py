@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import cv2
@@ -34,6 +35,8 @@ def _looks_truncated(data: bytes) -> bool:
 
 def read_gray(path: Path) -> np.ndarray:
     """Decode any common format (colour, alpha, 16-bit) to an 8-bit grayscale array."""
+    if path.is_symlink() and not path.exists():
+        raise BadImage(f"broken link (to {os.readlink(path)})")
     try:
         data = path.read_bytes()
     except OSError as err:

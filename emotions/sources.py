@@ -73,10 +73,11 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order."""
+    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order. Links come
+    too, so that a broken one, or one to a folder (not followed), is reported rather than left out."""
     return sorted(
         p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -117,6 +118,9 @@ def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                 where = " and ".join(str(f) for f in classes[name])
                 raise UserError(f"{where}: class folder {name!r} is empty")
             for path in files:
+                if path.is_dir():
+                    yield RawImage(str(path), name, part, None, "a link to a folder (not followed)")
+                    continue
                 if not is_image_file(path):
                     yield RawImage(str(path), name, part, None, f"not an image file ({path.suffix or 'no suffix'})")
                     continue

@@ -3,13 +3,18 @@ line naming the file or key, or is listed in the manifest while the rest goes on
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from emotions.synthetic import EXPRESSIONS
-from tests.conftest import CLASSES, make_dataset
+from tests.conftest import CLASSES, ROOT, TINY_PARAMS, make_dataset, shape_image, write_image, write_params
+from tests.test_pipeline_dvc import ENV, dvc, run
 from tests.test_stages import assert_user_error, stage, with_params
 
 
@@ -33,3 +38,41 @@ def test_evaluate_data_scores_only_held_out_parts(project_dir: Path, parts: tupl
     predictor = SimpleNamespace(meta=SimpleNamespace(classes=CLASSES, image_size=16, face_detect=False))
     images, labels = _labelled_set(root, predictor)  # type: ignore[arg-type]
     assert len(images) == len(labels) == scored and sorted(set(labels.tolist())) == [0, 1, 2]
+
+
+def test_prepare_lists_a_broken_link_and_goes_on(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    (raw / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    assert "warning: skipped data/raw/sad/gone.png: unreadable: broken link (to /nonexistent/face.png)" in result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
+    assert "data/raw/sad/gone.png,sad,,skipped,unreadable: broken link (to /nonexistent/face.png)\n" in manifest
+
+
+def test_dvc_runs_data_folders_with_spaces_and_a_dvcignored_broken_link(tmp_path: Path) -> None:
+    """The real dvc.yaml under real DVC: data.source and data.new with a space reach the stages whole
+    (quoted in cmd), and a broken link, which stops DVC itself, works once listed in .dvcignore."""
+    repo = tmp_path / "repo"
+    for name in ("stages", "emotions"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, repo / name)
+    write_params(repo, {**TINY_PARAMS, "data": {**TINY_PARAMS["data"], "source": "my data/raw", "new": "my data/new"}})
+    raw = make_dataset(repo / "my data" / "raw")
+    write_image(repo / "my data" / "new" / "a.png", shape_image(0))
+    (raw / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    run(repo, "git", "init", "-q")
+    dvc(repo, "init", "-q")
+    shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
+    failed = subprocess.run([sys.executable, "-m", "dvc", "repro", "prepare"], cwd=repo, env=ENV, capture_output=True, text=True)
+    assert failed.returncode != 0 and "No such file or directory" in failed.stdout + failed.stderr
+    with (repo / ".dvcignore").open("a") as ignore:
+        ignore.write("gone.png\n")
+    dvc(repo, "repro", "prepare")
+    manifest = (repo / "data" / "prepared" / "manifest.csv").read_text()
+    assert "my data/raw/sad/gone.png,sad,,skipped,unreadable: broken link" in manifest
+    assert manifest.count(",used,") == 18
+    render = "from dvc.repo import Repo; print(Repo().stage.collect('predict')[0].cmd)"  # as DVC hands it to the shell
+    predict = run(repo, sys.executable, "-c", render).strip()
+    assert shlex.split(predict)[3:5] == ["my data/new", "--model-dir"]

@@ -64,6 +64,19 @@ def test_unclear_parts_are_an_error(parts: list[str]) -> None:
         part_roles(parts)
 
 
+def test_links_that_lead_nowhere_or_to_folders_are_listed(raw_dataset: Path) -> None:
+    (raw_dataset / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    (raw_dataset / "sad" / "self.png").symlink_to("self.png")  # a loop
+    (raw_dataset / "happy" / "more").symlink_to(raw_dataset / "sad")
+    (raw_dataset / "angry" / "alias.png").symlink_to(raw_dataset / "angry" / "angry_0.png")
+    bad = {Path(i.origin).name: i.error for i in read_source(raw_dataset, spec()) if i.error}
+    assert bad == {
+        "gone.png": "broken link (to /nonexistent/face.png)",
+        "self.png": "broken link (to self.png)",
+        "more": "a link to a folder (not followed)",
+    }
+
+
 def test_missing_source_is_named(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"nowhere: raw data not found \(set data.source in params.yaml\)"):
         list(read_source(tmp_path / "nowhere", spec()))
