@@ -14,6 +14,7 @@ import pytest
 
 from emotions.synthetic import EXPRESSIONS
 from tests.conftest import CLASSES, ROOT, TINY_PARAMS, make_dataset, shape_image, write_image, write_params
+from tests.test_imaging import plain_png
 from tests.test_pipeline_dvc import ENV, dvc, run
 from tests.test_stages import assert_user_error, stage, with_params
 
@@ -76,3 +77,12 @@ def test_dvc_runs_data_folders_with_spaces_and_a_dvcignored_broken_link(tmp_path
     render = "from dvc.repo import Repo; print(Repo().stage.collect('predict')[0].cmd)"  # as DVC hands it to the shell
     predict = run(repo, sys.executable, "-c", render).strip()
     assert shlex.split(predict)[3:5] == ["my data/new", "--model-dir"]
+
+
+def test_prepare_lists_an_image_over_the_pixel_limit(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    plain_png(raw / "happy" / "poster.png", 8000, 7000)
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
+    assert "happy/poster.png,happy,,skipped,unreadable: too large (8000x7000 pixels; the limit is 50 megapixels)\n" in manifest

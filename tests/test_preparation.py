@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from emotions import prepared as store
 from emotions import preparation
 from emotions.errors import UserError
-from tests.conftest import CLASSES, drawn_face, make_dataset, prepare_source, shape_image, write_image
+from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
 
 
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
@@ -131,3 +133,19 @@ def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
     path.write_text("\n".join(["emotion,pixels,Usage", *rows[:3], "x,1 2,"]) + "\n")
     with pytest.raises(UserError, match=r"cannot tell train from test among parts \['Training'\]"):
         prepare_source(path)  # a bad row's empty part must not become the test set
+
+
+def test_blank_check_of_a_large_image_makes_no_float_copy() -> None:
+    """numpy's std would hold 8 bytes a pixel: 400 MB more for a 50-megapixel photo."""
+    code = (
+        "import resource\n"
+        "import numpy as np\n"
+        "from emotions.hygiene import is_blank\n"
+        "gray = np.full((5000, 10000), 7, np.uint8)\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "assert is_blank(gray, 2.0) and not is_blank(np.eye(50, dtype=np.uint8) * 255, 2.0)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) < 50, f"{result.stdout.strip()} MB more"
