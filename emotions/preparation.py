@@ -88,7 +88,7 @@ def prepare(
                 reasons[i] = why
 
     rows = [
-        ManifestRow(item.origin, item.label, item.part, "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
+        ManifestRow(_text(item.origin), item.label, _text(item.part), "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
         for item, why, detail in zip(seen, reasons, details)
     ]
     used = [i for i, why in enumerate(reasons) if why is None]
@@ -104,6 +104,12 @@ def prepare(
         face_detect=options.face_detect,
     )
     return prepared, rows, _report(seen, reasons, roles, roles_by_name, classes)
+
+
+def _text(name: str) -> str:
+    """A path as UTF-8 text: bytes of a file name in another encoding (kept by Python as lone
+    surrogates, which cannot be written) show as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _report(

@@ -3,6 +3,7 @@ line naming the file or key, or is listed in the manifest while the rest goes on
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -86,3 +87,12 @@ def test_prepare_lists_an_image_over_the_pixel_limit(project_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
     assert "happy/poster.png,happy,,skipped,unreadable: too large (8000x7000 pixels; the limit is 50 megapixels)\n" in manifest
+
+
+def test_prepare_lists_a_file_name_that_is_not_utf8(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    (raw / "happy" / os.fsdecode(b"caf\xe9.png")).write_bytes((raw / "sad" / "sad_0.png").read_bytes())
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text(encoding="utf-8")
+    assert "data/raw/happy/caf\\xe9.png,happy,,skipped,conflicting labels\n" in manifest
