@@ -96,3 +96,17 @@ def test_prepare_lists_a_file_name_that_is_not_utf8(project_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text(encoding="utf-8")
     assert "data/raw/happy/caf\\xe9.png,happy,,skipped,conflicting labels\n" in manifest
+
+
+def test_prepare_reads_a_csv_with_a_bom_bad_rows_and_trailing_blank_lines(project_dir: Path) -> None:
+    rows = [f"{e},{' '.join([str(30 + 50 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PrivateTest")) for e in (0, 3, 4)]
+    text = "\n".join(["emotion,pixels,Usage", *rows[:3], "3,1 2 \xff,Training", "7," + rows[0][2:], *rows[3:], "", "", ""])
+    (project_dir / "fer.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("latin-1"))
+    with_params(project_dir, **{"prepare.min_std": 0})  # the rows are almost uniform
+    result = stage("prepare", "--source", "fer.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: skipped fer.csv:5: unreadable: not UTF-8 text",
+        "warning: skipped fer.csv:6: unreadable: emotion code 7 is not in data.csv_emotions (0 to 6)",
+    ]
+    assert "8 read" in result.stdout and "6 images" in result.stdout
