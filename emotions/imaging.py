@@ -17,7 +17,7 @@ MIN_FACE = 20  # pixels: smaller detections are noise at the sizes we classify
 DETECT_SIDE = 1024  # larger photos are searched at this size: as accurate for faces, far faster
 # Memory bound: an image of more pixels than this is refused, or, a JPEG, decoded at 1/2, 1/4 or 1/8
 # scale (libjpeg scales while decoding); one 20000x20000 PNG once took prepare from 62 MB to 3.6 GB.
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = 100_000_000  # 10000x10000: a 100-megapixel photo decodes to 100 MB of gray pixels
 _REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 Box = tuple[int, int, int, int]  # x, y, width, height

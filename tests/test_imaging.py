@@ -141,5 +141,5 @@ def test_a_huge_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     message, peak_mb = result.stdout.splitlines()
-    assert message == "too large (20000x20000 pixels; the limit is 50 megapixels)"
+    assert message == "too large (20000x20000 pixels; the limit is 100 megapixels)"
     assert int(peak_mb) < 200, f"peak memory {peak_mb} MB"

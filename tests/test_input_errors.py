@@ -82,11 +82,11 @@ def test_dvc_runs_data_folders_with_spaces_and_a_dvcignored_broken_link(tmp_path
 
 def test_prepare_lists_an_image_over_the_pixel_limit(project_dir: Path) -> None:
     raw = make_dataset(project_dir / "data" / "raw")
-    plain_png(raw / "happy" / "poster.png", 8000, 7000)
+    plain_png(raw / "happy" / "poster.png", 12000, 9000)
     result = stage("prepare", "--source", "data/raw")
     assert result.returncode == 0, result.stderr
     manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
-    assert "happy/poster.png,happy,,skipped,unreadable: too large (8000x7000 pixels; the limit is 50 megapixels)\n" in manifest
+    assert "happy/poster.png,happy,,skipped,unreadable: too large (12000x9000 pixels; the limit is 100 megapixels)\n" in manifest
 
 
 def test_prepare_lists_a_file_name_that_is_not_utf8(project_dir: Path) -> None:
