@@ -7,6 +7,7 @@ import hashlib
 from collections import defaultdict
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 # The more held-out a part, the more it is trusted: an image in test and in train stays in test.
@@ -20,8 +21,9 @@ STEPS = (BLANK, DUPLICATE, CONFLICT, LEAK)
 
 
 def is_blank(gray: np.ndarray, min_std: float) -> bool:
-    """Almost uniform pixels carry no expression (FER-2013 has a few all-grey images)."""
-    return min_std > 0 and float(gray.std()) < min_std
+    """Almost uniform pixels carry no expression (FER-2013 has a few all-grey images). OpenCV's
+    deviation, not numpy's: that one makes a float64 copy, 8 bytes a pixel of a large photo."""
+    return min_std > 0 and float(cv2.meanStdDev(gray)[1][0, 0]) < min_std
 
 
 def digest(gray: np.ndarray) -> str:
@@ -32,9 +34,9 @@ def digest(gray: np.ndarray) -> str:
 def duplicate_reasons(digests: Sequence[str], labels: Sequence[str], roles: Sequence[str]) -> list[str | None]:
     """Why each image must go (or None to keep it).
 
-    Among copies of one image, only the most held-out part keeps it: a test image also in train is
-    removed from train. Within that part one copy stays if all copies agree on the label; if they
-    disagree, every copy goes, since the label cannot be trusted.
+    If the copies of one image disagree on the label, every copy goes, in every part: the label
+    cannot be trusted. Otherwise only the most held-out part keeps it (a test image also in train is
+    removed from train), and within that part one copy stays.
     """
     reasons: list[str | None] = [None] * len(digests)
     groups: dict[str, list[int]] = defaultdict(list)
@@ -43,15 +45,15 @@ def duplicate_reasons(digests: Sequence[str], labels: Sequence[str], roles: Sequ
     for members in groups.values():
         if len(members) == 1:
             continue
+        if len({labels[i] for i in members}) > 1:
+            for i in members:
+                reasons[i] = CONFLICT
+            continue
         top = max(PART_PRIORITY[roles[i]] for i in members)
         keepers = [i for i in members if PART_PRIORITY[roles[i]] == top]
         for i in members:
             if PART_PRIORITY[roles[i]] < top:
                 reasons[i] = LEAK
-        if len({labels[i] for i in keepers}) > 1:
-            for i in keepers:
-                reasons[i] = CONFLICT
-        else:
-            for i in keepers[1:]:
-                reasons[i] = DUPLICATE
+        for i in keepers[1:]:
+            reasons[i] = DUPLICATE
     return reasons

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import struct
 from pathlib import Path
 
 import cv2
@@ -13,6 +15,10 @@ MIN_SIDE = 2  # a 1x1 "image" carries no face
 FACE_MARGIN = 0.15  # Haar boxes stop at the brows and chin; face crops in data sets show a little more
 MIN_FACE = 20  # pixels: smaller detections are noise at the sizes we classify
 DETECT_SIDE = 1024  # larger photos are searched at this size: as accurate for faces, far faster
+# Memory bound: an image of more pixels than this is refused, or, a JPEG, decoded at 1/2, 1/4 or 1/8
+# scale (libjpeg scales while decoding); one 20000x20000 PNG once took prepare from 62 MB to 3.6 GB.
+MAX_PIXELS = 100_000_000  # 10000x10000: a 100-megapixel photo decodes to 100 MB of gray pixels
+_REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -32,8 +38,84 @@ def _looks_truncated(data: bytes) -> bool:
     return False
 
 
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a JPEG's start-of-frame segment."""
+    i = 2
+    while i + 9 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:  # fill byte, markers without a length
+            i += 1 if marker == 0xFF else 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a TIFF's first image directory (tags 256 and 257)."""
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (offset,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[offset : offset + 2])
+        found = {}
+        for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+            tag, kind, _, value = struct.unpack(order + "HHI4s", data[entry : entry + 12])
+            if tag in (256, 257):
+                found[tag] = struct.unpack(order + "H", value[:2])[0] if kind == 3 else struct.unpack(order + "I", value)[0]
+        return found[256], found[257]
+    except (struct.error, KeyError):
+        return None
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, JPEG, BMP, TIFF or WebP image from its header, without decoding it;
+    None when the header is not one of these (OpenCV's own limit, a gigapixel, then applies)."""
+    try:
+        if data[:8] == b"\x89PNG\r\n\x1a\n":
+            return struct.unpack(">II", data[16:24])
+        if data[:2] == b"\xff\xd8":
+            return _jpeg_size(data)
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(data)
+        if data[:2] == b"BM":
+            if struct.unpack("<I", data[14:18])[0] == 12:  # the old OS/2 header: 16-bit sides
+                return struct.unpack("<HH", data[18:22])
+            width, height = struct.unpack("<ii", data[18:26])
+            return abs(width), abs(height)  # a negative height means top-down rows
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            chunk = data[12:16]
+            if chunk == b"VP8X":
+                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+            if chunk == b"VP8L":
+                bits = int.from_bytes(data[21:25], "little")
+                return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
+            if chunk == b"VP8 ":
+                width, height = struct.unpack("<HH", data[26:30])
+                return width & 0x3FFF, height & 0x3FFF
+    except struct.error:  # a header cut short
+        pass
+    return None
+
+
+def _decode_flags(data: bytes) -> int:
+    """Grayscale, at the scale that keeps the decoded image within ``MAX_PIXELS``."""
+    size = header_size(data)
+    if size is None or size[0] * size[1] <= MAX_PIXELS:
+        return cv2.IMREAD_GRAYSCALE
+    pixels = size[0] * size[1]
+    factor = next((f for f in sorted(_REDUCED) if pixels <= MAX_PIXELS * f * f), None)
+    if factor is None or data[:2] != b"\xff\xd8":  # other decoders read the whole image before shrinking it
+        raise BadImage(f"too large ({size[0]}x{size[1]} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels)")
+    return _REDUCED[factor]
+
+
 def read_gray(path: Path) -> np.ndarray:
-    """Decode any common format (colour, alpha, 16-bit) to an 8-bit grayscale array."""
+    """Decode any common format (colour, alpha, 16-bit) to an 8-bit grayscale array, within
+    ``MAX_PIXELS``: a larger JPEG is shrunk while decoding, any other larger image refused."""
+    if path.is_symlink() and not path.exists():
+        raise BadImage(f"broken link (to {os.readlink(path)})")
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -42,7 +124,7 @@ def read_gray(path: Path) -> np.ndarray:
         raise BadImage("empty file")
     if _looks_truncated(data):
         raise BadImage("truncated JPEG")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _decode_flags(data))
     if image is None:
         raise BadImage("not a readable image")
     if min(image.shape[:2]) < MIN_SIDE:

@@ -134,9 +134,13 @@ class _Section:
         for name in value:
             if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
                 raise self._bad(key, "a list of folder names", name)
-        duplicates = sorted({n for n in value if value.count(n) > 1})
-        if duplicates:
-            raise UserError(f"{self._name}.{key}: duplicate class name {duplicates[0]!r}")
+        first: dict[str, str] = {}  # folder names match in any case, so 'Sad' and 'sad' are one class
+        for name in value:
+            other = first.get(name.strip().lower())
+            if other is not None:
+                same = "" if other == name else f" (the same as {other!r}: case does not matter)"
+                raise UserError(f"{self._name}.{key}: duplicate class name {name!r}{same}")
+            first[name.strip().lower()] = name
         return tuple(value)
 
     def finish(self) -> None:
@@ -166,7 +170,8 @@ class DataParams:
         if both:
             raise UserError(f"data.extra_classes: {both[0]!r} is in data.classes already")
         aliases = s.aliases("aliases")
-        unknown = sorted(set(aliases.values()) - set(classes) - set(extra_classes))
+        known = {c.lower() for c in classes + extra_classes}
+        unknown = sorted(v for v in aliases.values() if v.strip().lower() not in known)
         if unknown:
             raise UserError(f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes or data.extra_classes")
         return cls(

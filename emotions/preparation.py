@@ -78,8 +78,10 @@ def prepare(
         reasons.append(reason)
         details.append(detail)
 
-    roles_by_name = part_roles([item.part for item in seen])
-    roles = [roles_by_name[item.part] for item in seen]
+    # Only items with pixels name the parts: a bad row or file must not invent one (an empty part
+    # beside Training would become the test set).
+    roles_by_name = part_roles([item.part for item in seen if item.error is None])
+    roles = [roles_by_name.get(item.part, "") for item in seen]
     for i, item in enumerate(seen):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
         if reasons[i] is None and item.crowd and (not item.label or roles[i] in ("train", "")):
             reasons[i] = item.crowd
@@ -90,7 +92,7 @@ def prepare(
                 reasons[i] = why
 
     rows = [
-        ManifestRow(item.origin, item.label, item.part, "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
+        ManifestRow(_text(item.origin), item.label, _text(item.part), "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
         for item, why, detail in zip(seen, reasons, details)
     ]
     used = [i for i, why in enumerate(reasons) if why is None]
@@ -116,6 +118,12 @@ def _votes(items: Sequence[RawImage], num_classes: int) -> np.ndarray | None:
     if all(item.votes is None for item in items):
         return None
     return np.stack([np.zeros(num_classes, np.float32) if item.votes is None else item.votes for item in items])
+
+
+def _text(name: str) -> str:
+    """A path as UTF-8 text: bytes of a file name in another encoding (kept by Python as lone
+    surrogates, which cannot be written) show as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _report(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence, TextIO
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class SourceSpec:
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
         key = name.strip().lower()
-        key = self.aliases.get(key, key)
+        key = self.aliases.get(key, key).strip().lower()
         return next((c for c in self.classes if c.lower() == key), None)
 
 
@@ -127,10 +127,11 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order."""
+    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order. Links come
+    too, so that a broken one, or one to a folder (not followed), is reported rather than left out."""
     return sorted(
         p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -171,6 +172,9 @@ def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                 where = " and ".join(str(f) for f in classes[name])
                 raise UserError(f"{where}: class folder {name!r} is empty")
             for path in files:
+                if path.is_dir():
+                    yield RawImage(str(path), name, part, None, "a link to a folder (not followed)")
+                    continue
                 if not is_image_file(path):
                     yield RawImage(str(path), name, part, None, f"not an image file ({path.suffix or 'no suffix'})")
                     continue
@@ -180,34 +184,73 @@ def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                     yield RawImage(str(path), name, part, None, str(err))
 
 
+def _csv_records(handle: TextIO) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """Each CSV record's line number and fields, or why it has none; blank lines are left out.
+
+    The file is decoded with ``surrogateescape``, so a row of stray bytes is one bad row, not the
+    end of the file.
+    """
+    rows = csv.reader(handle)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            yield rows.line_num, None, f"not a CSV row ({err})"
+            continue
+        if not any(field.strip() for field in row):
+            continue
+        try:
+            "".join(row).encode("utf-8")
+        except UnicodeEncodeError:
+            yield rows.line_num, None, "not UTF-8 text"
+            continue
+        yield rows.line_num, row, None
+
+
 def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
-    """Stream the FER-2013 CSV (emotion, pixels[, Usage]): memory holds one row at a time."""
-    wanted = {code: name for code, name in enumerate(spec.csv_emotions) if name in spec.classes}
-    missing = [c for c in spec.classes if c not in wanted.values()]
+    """Stream the FER-2013 CSV (emotion, pixels[, Usage]): memory holds one row at a time. A bad row
+    (short, stray bytes, an unknown emotion code, wrong pixels) becomes an item with its reason and
+    line number, so the manifest lists it and the other rows go on."""
+    codes = [spec.canonical(name) for name in spec.csv_emotions]
+    missing = [c for c in spec.classes if c not in codes]
     if missing:
         raise UserError(f"data.csv_emotions: class {missing[0]!r} of data.classes has no emotion code")
     seen: set[str] = set()
-    with source.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle)
-        header = [h.strip().lower() for h in next(rows, [])]
+    # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark.
+    with source.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        records = _csv_records(handle)
+        _, first, _ = next(records, (0, None, None))
+        header = [h.strip().lower() for h in first or []]
         if not all(column in header for column in FER_CSV_COLUMNS):
             raise UserError(f"{source}: not a FER-2013 CSV (header must have emotion and pixels columns)")
         i_emotion, i_pixels = header.index("emotion"), header.index("pixels")
         i_usage = header.index("usage") if "usage" in header else None
-        for line, row in enumerate(rows, start=2):
+        for line, row, problem in records:
             origin = f"{source}:{line}"
-            try:
-                name = wanted.get(int(row[i_emotion]))
-            except (ValueError, IndexError):
-                yield RawImage(origin, "", "", None, "bad emotion code")
+            if row is None:
+                yield RawImage(origin, "", "", None, problem)
                 continue
+            part = row[i_usage].strip() if i_usage is not None and len(row) > i_usage else ""
+            if len(row) < len(header):
+                yield RawImage(origin, "", part, None, f"{len(row)} fields, not {len(header)} ({', '.join(header)})")
+                continue
+            try:
+                code = int(row[i_emotion])
+            except ValueError:
+                yield RawImage(origin, "", part, None, f"emotion {row[i_emotion].strip()!r} is not a number")
+                continue
+            if not 0 <= code < len(codes):
+                yield RawImage(origin, "", part, None, f"emotion code {code} is not in data.csv_emotions (0 to {len(codes) - 1})")
+                continue
+            name = codes[code]
             if name is None:
                 continue  # a class the pipeline does not use
-            part = row[i_usage].strip() if i_usage is not None and len(row) > i_usage else ""
             seen.add(name)
             try:
                 pixels = np.array(row[i_pixels].split(), dtype=np.uint8)
-            except (ValueError, OverflowError, IndexError):
+            except (ValueError, OverflowError):
                 yield RawImage(origin, name, part, None, "pixels are not 8-bit numbers")
                 continue
             if pixels.size != FER_SIDE * FER_SIDE:
@@ -226,7 +269,7 @@ def part_roles(parts: Sequence[str]) -> dict[str, str]:
     named like validation (or PublicTest) validates and the other (PrivateTest) tests.
     """
     names = sorted(set(parts))
-    if names == [""]:
+    if set(names) <= {""}:  # no parts (or no items: the caller names the empty class)
         return {"": ""}
     train = [n for n in names if n.lower() in TRAIN_NAMES]
     held_out = [n for n in names if n not in train]

@@ -360,7 +360,7 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
 
 def _unsupported_message(name: str) -> str:
     """One line naming the unsupported expression and listing the supported ones."""
-    return (f"data.classes: the sample generator cannot draw {name!r} "
+    return (f"sample.classes: the sample generator cannot draw {name!r} "
             f"(it draws: {', '.join(EXPRESSIONS)}); point data.source at your own images instead")
 
 
@@ -379,15 +379,15 @@ def write_sample(out_dir: Path, classes: Sequence[str], per_class: int, new_per_
         if name not in EXPRESSIONS:
             raise UserError(_unsupported_message(name))
     if len(set(classes)) != len(classes):
-        raise UserError(f"data.classes: a class is listed twice: {', '.join(classes)}")
+        raise UserError(f"sample.classes: a class is listed twice: {', '.join(classes)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise UserError(f"the sample generator needs a non-negative integer seed, got {seed!r}")
+        raise UserError(f"sample.seed: the sample generator needs a non-negative integer seed, got {seed!r}")
     if per_class < 1:
-        raise UserError(f"the sample generator needs at least 1 image per class, got {per_class}")
+        raise UserError(f"sample.per_class: the sample generator needs at least 1 image per class, got {per_class}")
     if new_per_class < 0:
-        raise UserError(f"the sample generator needs 0 or more new images per class, got {new_per_class}")
+        raise UserError(f"sample.new_per_class: the sample generator needs 0 or more new images per class, got {new_per_class}")
     if size < 16:
-        raise UserError(f"the sample generator needs an image size of at least 16, got {size}")
+        raise UserError(f"sample.image_size: the sample generator needs an image size of at least 16, got {size}")
 
     out_dir = Path(out_dir)
     faces_dir = out_dir / "faces"

@@ -23,13 +23,16 @@ from emotions.sources import SourceSpec, read_source
 
 
 def _labelled_set(path: Path, predictor: Predictor) -> tuple[np.ndarray, np.ndarray]:
-    """Any labelled data set, read and preprocessed exactly as the model's training data was."""
+    """Any labelled data set, read and preprocessed exactly as the model's training data was. Of a
+    source with parts only the held-out ones count (the model may have trained on its training part);
+    a source without parts is scored whole."""
     data = params.load(params.DataParams)
     meta = predictor.meta
     spec = SourceSpec(meta.classes, data.aliases, data.csv_emotions, "auto")
     options = preparation.Options(image_size=meta.image_size, face_detect=meta.face_detect)
     prepared, _, _ = preparation.prepare(read_source(path, spec), meta.classes, options)
-    return prepared.images, prepared.labels
+    held_out = prepared.parts != "train"
+    return prepared.images[held_out], prepared.labels[held_out]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from emotions import params
 from emotions.errors import UserError
+from emotions.sources import SourceSpec
 from tests.conftest import TINY_PARAMS
 
 
@@ -55,6 +56,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.DataParams, {"data.aliases": {"joy": "joyful"}}, "data.aliases: maps onto 'joyful', which is not in data.classes or data.extra_classes"),
         (params.DataParams, {"data.extra_classes": ["fear", "happy"]}, "data.extra_classes: 'happy' is in data.classes already"),
         (params.DataParams, {"data.extra_classes": "fear"}, "data.extra_classes: must be a list of at least 0 class names, got 'fear'"),
+        (params.DataParams, {"data.classes": ["Sad", "happy", "sad"]}, "data.classes: duplicate class name 'sad' (the same as 'Sad': case does not matter)"),
         (params.TrainParams, {"train.lr_schedule": "step"}, "train.lr_schedule: must be one of constant, plateau, cosine"),
         (params.TrainParams, {"train.early_stopping": -1}, "train.early_stopping: must be an integer >= 0"),
         (params.TrainParams, {"train.weight_decay": -0.1}, "train.weight_decay: must be a number >= 0"),
@@ -78,6 +80,17 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
 def test_bad_values_name_the_key(section: type, change: dict, message: str) -> None:
     with pytest.raises(UserError, match=re.escape(message)):
         load_with(section, change)
+
+
+@pytest.mark.parametrize(
+    ("classes", "aliases"),
+    [(["Angry", "happy", "sad"], {"Wut": "Angry"}), (["angry", "happy", "sad"], {"wut": "ANGRY"})],
+)
+def test_aliases_onto_class_names_in_any_case(classes: list[str], aliases: dict[str, str]) -> None:
+    data = load_with(params.DataParams, {"data.classes": classes, "data.aliases": aliases})
+    assert data.aliases == {"wut": aliases[next(iter(aliases))]}
+    spec = SourceSpec(data.classes, data.aliases, data.csv_emotions, data.format)
+    assert spec.canonical("WUT") == classes[0] and spec.canonical("HAPPY") == "happy"
 
 
 def test_missing_key_and_section_are_named() -> None:

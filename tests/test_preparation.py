@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,8 @@ import pytest
 from emotions import prepared as store
 from emotions import preparation
 from emotions.errors import UserError
-from tests.conftest import CLASSES, drawn_face, make_dataset, prepare_source, shape_image, write_image
+from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
+from tests.test_imaging import PEAK_MB
 
 
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
@@ -75,6 +78,16 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
     assert sorted(prepared.parts.tolist()).count("test") == 6
 
 
+def test_conflicting_labels_across_parts_drop_every_copy(tmp_path: Path) -> None:
+    make_dataset(tmp_path / "src" / "train", per_class=3)
+    make_dataset(tmp_path / "src" / "test", per_class=1)
+    write_image(tmp_path / "src" / "test" / "happy" / "relabelled.png", shape_image(0, seed=2))  # train's angry_2
+    prepared, rows, _ = prepare_source(tmp_path / "src", dedupe=True)
+    conflicts = sorted(f"{Path(r.path).parent.parent.name}/{Path(r.path).name}" for r in rows if r.reason == "conflicting labels")
+    assert conflicts == ["test/relabelled.png", "train/angry_2.png"]
+    assert len(prepared.labels) == 13 - 3 - 2  # and the three train copies of test images, as leaks
+
+
 def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None:
     for name in CLASSES:
         write_image(raw_dataset / name / "photo.png", drawn_face())
@@ -105,3 +118,34 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
 def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"meta.json: prepared data not found \(run `dvc repro prepare` first\)"):
         store.load(tmp_path)
+
+
+def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
+    rows = [f"{e},{' '.join([str(40 + 60 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PublicTest")) for e in (0, 3, 4)]
+    path = tmp_path / "fer.csv"
+    path.write_text("\n".join(["emotion,pixels,Usage", *rows, "x,1 2,", "3,1 2 3", "", ""]) + "\n")
+    prepared, manifest, report = prepare_source(path)
+    assert report["parts"] == {"Training": "train", "PublicTest": "test"}
+    assert sorted(prepared.parts.tolist()) == ["test"] * 3 + ["train"] * 3
+    assert [(r.path, r.status, r.reason) for r in manifest[-2:]] == [
+        (f"{path}:8", "skipped", "unreadable: emotion 'x' is not a number"),
+        (f"{path}:9", "skipped", "unreadable: 2 fields, not 3 (emotion, pixels, usage)"),
+    ]
+    path.write_text("\n".join(["emotion,pixels,Usage", *rows[:3], "x,1 2,"]) + "\n")
+    with pytest.raises(UserError, match=r"cannot tell train from test among parts \['Training'\]"):
+        prepare_source(path)  # a bad row's empty part must not become the test set
+
+
+def test_blank_check_of_a_large_image_makes_no_float_copy() -> None:
+    """numpy's std would hold 8 bytes a pixel: 400 MB more for a 50-megapixel photo."""
+    code = (
+        "import numpy as np\n"
+        "from emotions.hygiene import is_blank\n"
+        "gray = np.full((5000, 10000), 7, np.uint8)\n"
+        f"before = {PEAK_MB}\n"
+        "assert is_blank(gray, 2.0) and not is_blank(np.eye(50, dtype=np.uint8) * 255, 2.0)\n"
+        f"print({PEAK_MB} - before)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) < 50, f"{result.stdout.strip()} MB more"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from emotions.errors import UserError
-from emotions.sources import part_roles, read_source
+from emotions.sources import SourceSpec, part_roles, read_source
 from tests.conftest import CLASSES, ROOT, make_dataset, spec
 
 SHARED_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013-sample.csv"
@@ -64,6 +64,19 @@ def test_unclear_parts_are_an_error(parts: list[str]) -> None:
         part_roles(parts)
 
 
+def test_links_that_lead_nowhere_or_to_folders_are_listed(raw_dataset: Path) -> None:
+    (raw_dataset / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    (raw_dataset / "sad" / "self.png").symlink_to("self.png")  # a loop
+    (raw_dataset / "happy" / "more").symlink_to(raw_dataset / "sad")
+    (raw_dataset / "angry" / "alias.png").symlink_to(raw_dataset / "angry" / "angry_0.png")
+    bad = {Path(i.origin).name: i.error for i in read_source(raw_dataset, spec()) if i.error}
+    assert bad == {
+        "gone.png": "broken link (to /nonexistent/face.png)",
+        "self.png": "broken link (to self.png)",
+        "more": "a link to a folder (not followed)",
+    }
+
+
 def test_missing_source_is_named(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"nowhere: raw data not found \(set data.source in params.yaml\)"):
         list(read_source(tmp_path / "nowhere", spec()))
@@ -95,7 +108,6 @@ def test_csv_is_read_with_codes_parts_and_bad_rows(tmp_path: Path) -> None:
         (4, pixels(40), "PrivateTest"),
         (4, "1 2 3", "Training"),
         (3, "1 2 x", "Training"),
-        (9, pixels(50), "Training"),
     ])
     items = list(read_source(path, spec()))
     assert [(i.label, i.part, i.error) for i in items] == [
@@ -107,6 +119,51 @@ def test_csv_is_read_with_codes_parts_and_bad_rows(tmp_path: Path) -> None:
     ]
     assert items[0].pixels.shape == (48, 48) and items[0].pixels.dtype == np.uint8
     assert items[3].origin == f"{path}:6"
+
+
+def test_csv_bad_rows_are_listed_with_their_line_and_never_stop_the_rest(tmp_path: Path) -> None:
+    good = [f"{e},{pixels(e)},Training".encode() for e in (0, 3, 4)]
+    lines = [
+        b"\xef\xbb\xbfemotion,pixels,Usage",  # a byte-order mark, as spreadsheet exports write
+        good[0],
+        b"3,\xff\xfe\x00 stray bytes,Training",
+        b"happy," + pixels(3).encode() + b",Training",
+        b"",  # a blank line between rows
+        b"4," + pixels(4).encode(),  # the Usage field is missing
+        b"9," + pixels(9).encode() + b",Training",
+        b"-1," + pixels(9).encode() + b",Training",
+        good[1],
+        b"3,\"" + b"1 " * 100_000 + b"\",Training",  # one giant field
+        good[2],
+        b"", b"",  # blank lines at the end
+    ]
+    path = tmp_path / "fer.csv"
+    path.write_bytes(b"\n".join(lines))
+    items = list(read_source(path, spec()))
+    assert [(i.origin.rsplit(":", 1)[1], i.label, i.part, i.error) for i in items] == [
+        ("2", "angry", "Training", None),
+        ("3", "", "", "not UTF-8 text"),
+        ("4", "", "Training", "emotion 'happy' is not a number"),
+        ("6", "", "", "2 fields, not 3 (emotion, pixels, usage)"),
+        ("7", "", "Training", "emotion code 9 is not in data.csv_emotions (0 to 6)"),
+        ("8", "", "Training", "emotion code -1 is not in data.csv_emotions (0 to 6)"),
+        ("9", "happy", "Training", None),
+        ("10", "", "", "not a CSV row (field larger than field limit (131072))"),
+        ("11", "sad", "Training", None),
+    ]
+
+
+def test_csv_emotion_names_match_classes_in_any_case(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "fer.csv", [(e, pixels(e), "Training") for e in (0, 3, 4)])
+    names = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+    items = list(read_source(path, SourceSpec(CLASSES, {}, names, "auto")))
+    assert [i.label for i in items] == list(CLASSES)
+
+
+def test_aliases_onto_capitalised_class_names(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "raw", classes=("wut", "Happy", "Sad"), per_class=1)
+    items = list(read_source(root, SourceSpec(("Angry", "Happy", "Sad"), {"wut": "Angry"}, ("angry",), "auto")))
+    assert [i.label for i in items] == ["Angry", "Happy", "Sad"]
 
 
 def test_csv_missing_a_class_is_named(tmp_path: Path) -> None:

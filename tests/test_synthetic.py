@@ -150,6 +150,7 @@ def test_unsupported_expression_raises_and_writes_nothing(tmp_path: Path) -> Non
     with pytest.raises(UserError) as caught:
         write_sample(out, ["happy", "disgust"], per_class=3, new_per_class=1, seed=0)
     message = str(caught.value)
+    assert message.startswith("sample.classes: ")  # the sample stage reads sample.classes, not data.classes
     assert "'disgust'" in message
     assert ", ".join(EXPRESSIONS) in message
     assert "\n" not in message
@@ -157,18 +158,18 @@ def test_unsupported_expression_raises_and_writes_nothing(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "key"),
     [
-        dict(classes=["happy", "happy"]),
-        dict(per_class=0),
-        dict(new_per_class=-1),
-        dict(seed=-1),
-        dict(size=8),
+        (dict(classes=["happy", "happy"]), "sample.classes"),
+        (dict(per_class=0), "sample.per_class"),
+        (dict(new_per_class=-1), "sample.new_per_class"),
+        (dict(seed=-1), "sample.seed"),
+        (dict(size=8), "sample.image_size"),
     ],
 )
-def test_bad_parameters_raise_user_error_and_write_nothing(tmp_path: Path, kwargs: dict) -> None:
+def test_bad_parameters_raise_user_error_and_write_nothing(tmp_path: Path, kwargs: dict, key: str) -> None:
     args = dict(out_dir=tmp_path / "sample", classes=["happy", "sad"], per_class=2, new_per_class=1, seed=0)
     args.update(kwargs)
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=f"^{key}: "):
         write_sample(**args)
     assert not (tmp_path / "sample").exists()

@@ -1,0 +1,112 @@
+"""Stage-level input cases as users meet them: odd data files, odd paths, odd params. Each gives one
+line naming the file or key, or is listed in the manifest while the rest goes on."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from emotions.synthetic import EXPRESSIONS
+from tests.conftest import CLASSES, ROOT, TINY_PARAMS, make_dataset, shape_image, write_image, write_params
+from tests.test_imaging import plain_png
+from tests.test_pipeline_dvc import ENV, dvc, run
+from tests.test_stages import assert_user_error, stage, with_params
+
+
+def test_sample_errors_name_sample_classes(project_dir: Path) -> None:
+    with_params(project_dir, **{"sample.classes": ["angry", "disgust"]})
+    assert_user_error(
+        stage("sample", "--out", "data/sample"),
+        f"sample.classes: the sample generator cannot draw 'disgust' (it draws: {', '.join(EXPRESSIONS)}); "
+        "point data.source at your own images instead",
+    )
+
+
+@pytest.mark.parametrize(("parts", "scored"), [(("train", "test"), 6), (("Training", "PublicTest", "PrivateTest"), 12), ((), 18)])
+def test_evaluate_data_scores_only_held_out_parts(project_dir: Path, parts: tuple[str, ...], scored: int) -> None:
+    """A source with parts: what the model may have trained on is not scored; without parts, all."""
+    from stages.evaluate import _labelled_set
+
+    root = project_dir / "other"
+    for part in parts or ("",):
+        make_dataset(root / part, per_class=6 if part.lower() in ("train", "training", "") else 2)
+    predictor = SimpleNamespace(meta=SimpleNamespace(classes=CLASSES, image_size=16, face_detect=False))
+    images, labels = _labelled_set(root, predictor)  # type: ignore[arg-type]
+    assert len(images) == len(labels) == scored and sorted(set(labels.tolist())) == [0, 1, 2]
+
+
+def test_prepare_lists_a_broken_link_and_goes_on(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    (raw / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    assert "warning: skipped data/raw/sad/gone.png: unreadable: broken link (to /nonexistent/face.png)" in result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
+    assert "data/raw/sad/gone.png,sad,,skipped,unreadable: broken link (to /nonexistent/face.png)\n" in manifest
+
+
+def test_dvc_runs_data_folders_with_spaces_and_a_dvcignored_broken_link(tmp_path: Path) -> None:
+    """The real dvc.yaml under real DVC: data.source and data.new with a space reach the stages whole
+    (quoted in cmd), and a broken link, which stops DVC itself, works once listed in .dvcignore."""
+    repo = tmp_path / "repo"
+    for name in ("stages", "emotions"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, repo / name)
+    write_params(repo, {**TINY_PARAMS, "data": {**TINY_PARAMS["data"], "source": "my data/raw", "new": "my data/new"}})
+    raw = make_dataset(repo / "my data" / "raw")
+    write_image(repo / "my data" / "new" / "a.png", shape_image(0))
+    (raw / "sad" / "gone.png").symlink_to("/nonexistent/face.png")
+    run(repo, "git", "init", "-q")
+    dvc(repo, "init", "-q")
+    shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
+    failed = subprocess.run([sys.executable, "-m", "dvc", "repro", "prepare"], cwd=repo, env=ENV, capture_output=True, text=True)
+    assert failed.returncode != 0 and "No such file or directory" in failed.stdout + failed.stderr
+    with (repo / ".dvcignore").open("a") as ignore:
+        ignore.write("gone.png\n")
+    dvc(repo, "repro", "prepare")
+    manifest = (repo / "data" / "prepared" / "manifest.csv").read_text()
+    assert "my data/raw/sad/gone.png,sad,,skipped,unreadable: broken link" in manifest
+    assert manifest.count(",used,") == 18
+    render = "from dvc.repo import Repo; print(Repo().stage.collect('predict')[0].cmd)"  # as DVC hands it to the shell
+    predict = run(repo, sys.executable, "-c", render).strip()
+    assert shlex.split(predict)[3:5] == ["my data/new", "--model-dir"]
+
+
+def test_prepare_lists_an_image_over_the_pixel_limit(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    plain_png(raw / "happy" / "poster.png", 12000, 9000)
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text()
+    assert "happy/poster.png,happy,,skipped,unreadable: too large (12000x9000 pixels; the limit is 100 megapixels)\n" in manifest
+
+
+def test_prepare_lists_a_file_name_that_is_not_utf8(project_dir: Path) -> None:
+    raw = make_dataset(project_dir / "data" / "raw")
+    (raw / "happy" / os.fsdecode(b"caf\xe9.png")).write_bytes((raw / "sad" / "sad_0.png").read_bytes())
+    result = stage("prepare", "--source", "data/raw")
+    assert result.returncode == 0, result.stderr
+    manifest = (project_dir / "data" / "prepared" / "manifest.csv").read_text(encoding="utf-8")
+    assert "data/raw/happy/caf\\xe9.png,happy,,skipped,conflicting labels\n" in manifest
+
+
+def test_prepare_reads_a_csv_with_a_bom_bad_rows_and_trailing_blank_lines(project_dir: Path) -> None:
+    rows = [f"{e},{' '.join([str(30 + 50 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PrivateTest")) for e in (0, 3, 4)]
+    text = "\n".join(["emotion,pixels,Usage", *rows[:3], "3,1 2 \xff,Training", "7," + rows[0][2:], *rows[3:], "", "", ""])
+    (project_dir / "fer.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("latin-1"))
+    with_params(project_dir, **{"prepare.min_std": 0})  # the rows are almost uniform
+    result = stage("prepare", "--source", "fer.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: skipped fer.csv:5: unreadable: not UTF-8 text",
+        "warning: skipped fer.csv:6: unreadable: emotion code 7 is not in data.csv_emotions (0 to 6)",
+    ]
+    assert "8 read" in result.stdout and "6 images" in result.stdout
