@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Protocol, TypeVar
@@ -343,6 +344,42 @@ class AugmentParams:
             brightness=s.fraction("brightness", allow_zero=True),
             contrast=s.fraction("contrast", allow_zero=True),
         )
+
+
+# A set's name goes into a file name and, quoted, into its stage's command: nothing a shell expands.
+_SET_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9 _.-]*[A-Za-z0-9_.-])?")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """Extra labelled test sets the pipeline scores, each into its own metrics file."""
+
+    SECTION: ClassVar[str] = "evaluate"
+    sets: dict[str, Path]  # set name (names a DVC stage and reports/sets/<name>.json) -> folder tree or CSV
+
+    @classmethod
+    def read(cls, s: _Section) -> EvaluateParams:
+        value = s._get("sets")
+        if not isinstance(value, Mapping):  # DVC's foreach refuses anything else, null included
+            raise s._bad("sets", "a mapping of set name to path ({} for none)", value)
+        sets: dict[str, Path] = {}
+        for name, path in value.items():
+            if not isinstance(name, str) or not _SET_NAME.fullmatch(name):
+                raise UserError(
+                    f"evaluate.sets: set name {name!r} must be letters, digits, spaces, '_', '.' or '-', "
+                    "starting with a letter or digit"
+                )
+            if not isinstance(path, str) or not path.strip():
+                raise UserError(f"evaluate.sets.{name}: must be a path (a folder tree or a FER-2013 CSV), got {path!r}")
+            sets[name] = Path(path)
+        return cls(sets=sets)
+
+    def path(self, name: str) -> Path:
+        """The set's path; a name not in ``evaluate.sets`` is a user error naming the key."""
+        if name not in self.sets:
+            known = ", ".join(self.sets) or "none"
+            raise UserError(f"evaluate.sets.{name}: missing key in params.yaml (the sets are: {known})")
+        return self.sets[name]
 
 
 class _SectionParams(Protocol):

@@ -3,6 +3,8 @@
     python -m stages.evaluate                     the stage: writes reports/ (metrics, report, plots)
     python -m stages.evaluate --data PATH [--json]  score any labelled set (class folders or a FER-2013
                                                   CSV) with the same report; writes nothing
+    python -m stages.evaluate --set NAME          the evaluate_set stage: score the extra test set
+                                                  evaluate.sets.NAME into reports/sets/NAME.json
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from emotions import params, preparation, splitting
 from emotions import prepared as store
 from emotions.errors import UserError, run_cli
 from emotions.evaluation import Evaluation, write_reports
+from emotions.files import write_text
 from emotions.prediction import Predictor
 from emotions.sources import SourceSpec, read_source
+
+SETS_DIR = "sets"  # under --out-dir: one metrics file per extra test set
 
 
 def _labelled_set(path: Path, predictor: Predictor) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +48,14 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument("--data", type=Path, help="score this labelled data set instead; writes nothing")
     parser.add_argument("--json", action="store_true", help="with --data: print the metrics as JSON")
+    parser.add_argument("--set", metavar="NAME", help="score the set evaluate.sets.NAME into OUT_DIR/sets/NAME.json")
     args = parser.parse_args()
     if args.json and not args.data:
         parser.error("--json goes with --data")
+    if args.set and args.data:
+        parser.error("--set and --data: give one")
+    if args.set:
+        args.data = params.load(params.EvaluateParams).path(args.set)
     predictor = Predictor(args.model_dir)
     if args.data:
         images, labels = _labelled_set(args.data, predictor)
@@ -60,10 +70,14 @@ def main() -> None:
     started = time.perf_counter()
     evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images))
     seconds = time.perf_counter() - started
-    if args.data:
+    if args.data and not args.set:
         print(json.dumps(evaluation.metrics(), indent=2) if args.json else evaluation.text_report())
         return
-    metrics = write_reports(evaluation, images, args.out_dir)
+    if args.set:
+        metrics = evaluation.metrics()
+        write_text(args.out_dir / SETS_DIR / f"{args.set}.json", json.dumps(metrics, indent=2) + "\n")
+    else:
+        metrics = write_reports(evaluation, images, args.out_dir)
     print(evaluation.text_report())
     print(
         f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "

@@ -45,14 +45,32 @@ def code_closure(script: str) -> set[str]:
     return seen
 
 
+def stage_spec(stage: str) -> dict:
+    """A stage's definition; for a ``foreach`` stage, the one every instance shares."""
+    spec = STAGES[stage]
+    return spec.get("do", spec)
+
+
+def stage_script(stage: str) -> str:
+    return module_file(re.search(r"python -m (stages\.\w+)", stage_spec(stage)["cmd"]).group(1))
+
+
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_code_deps_are_exactly_the_imported_modules(stage: str) -> None:
-    spec = STAGES[stage]
-    script = module_file(re.search(r"python -m (stages\.\w+)", spec["cmd"]).group(1))
-    listed = {d for d in spec["deps"] if d.endswith(".py")}
-    assert listed == code_closure(script)
+    listed = {d for d in stage_spec(stage)["deps"] if d.endswith(".py")}
+    assert listed == code_closure(stage_script(stage))
 
 
 def test_every_stage_script_has_a_stage() -> None:
-    scripts = {p.stem for p in (ROOT / "stages").glob("*.py") if p.stem != "__init__"}
-    assert scripts == set(STAGES)
+    scripts = {f"stages/{p.name}" for p in (ROOT / "stages").glob("*.py") if p.stem != "__init__"}
+    assert scripts == {stage_script(stage) for stage in STAGES}
+    assert {Path(script).stem for script in scripts} <= set(STAGES)
+
+
+def test_each_extra_test_set_is_scored_from_the_model_and_its_path_into_its_metrics_file() -> None:
+    spec = STAGES["evaluate_set"]
+    assert spec["foreach"] == "${evaluate.sets}"
+    do = spec["do"]
+    assert '--set "${key}"' in do["cmd"] and "--out-dir reports " in do["cmd"] + " "
+    assert {d for d in do["deps"] if not d.endswith(".py")} == {"models", "${item}"}
+    assert do["metrics"] == ["reports/sets/${key}.json"]

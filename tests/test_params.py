@@ -9,7 +9,7 @@ import pytest
 from emotions import params
 from emotions.errors import UserError
 from emotions.sources import SourceSpec
-from tests.conftest import TINY_PARAMS
+from tests.conftest import ROOT, TINY_PARAMS
 
 
 def load_with(section: type, change: dict | None = None, remove: str | None = None):
@@ -107,3 +107,43 @@ def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:
     bad.write_text("train:\n  epochs: [1\n", encoding="utf-8")
     with pytest.raises(UserError, match=r"bad.yaml: not valid YAML at line \d+"):
         params.read_yaml(bad)
+
+
+def load_sets(sets: object) -> params.EvaluateParams:
+    return params.load(params.EvaluateParams, {"evaluate": {"sets": sets}})
+
+
+def test_extra_test_sets_become_names_and_paths() -> None:
+    assert load_sets({}).sets == {}
+    assert params.load(params.EvaluateParams, params.read_yaml(ROOT / "params.yaml")).sets == {}  # the default: none
+    loaded = load_sets({"fer": "data/fer.csv", "my faces 2": "photos/my faces"})
+    assert loaded.sets == {"fer": Path("data/fer.csv"), "my faces 2": Path("photos/my faces")}
+    assert loaded.path("my faces 2") == Path("photos/my faces")
+    with pytest.raises(UserError, match=r"^evaluate\.sets\.kdef: missing key in params.yaml \(the sets are: fer, my faces 2\)$"):
+        loaded.path("kdef")
+    with pytest.raises(UserError, match=r"^evaluate: missing section in params.yaml$"):
+        params.load(params.EvaluateParams, TINY_PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (None, "evaluate.sets: must be a mapping of set name to path ({} for none), got None"),
+        (["data/fer.csv"], "evaluate.sets: must be a mapping of set name to path ({} for none), got ['data/fer.csv']"),
+        ({"fer": ""}, "evaluate.sets.fer: must be a path (a folder tree or a FER-2013 CSV), got ''"),
+        ({"fer": 3}, "evaluate.sets.fer: must be a path (a folder tree or a FER-2013 CSV), got 3"),
+        ({"a/b": "x"}, "evaluate.sets: set name 'a/b' must be letters, digits, spaces, '_', '.' or '-'"),
+        ({'a"$(rm)': "x"}, "evaluate.sets: set name 'a\"$(rm)' must be"),
+        ({".hidden": "x"}, "evaluate.sets: set name '.hidden' must be"),
+        ({"trailing ": "x"}, "evaluate.sets: set name 'trailing ' must be"),
+        ({3: "x"}, "evaluate.sets: set name 3 must be"),
+    ],
+)
+def test_bad_extra_test_sets_name_the_key(sets: object, message: str) -> None:
+    with pytest.raises(UserError, match="^" + re.escape(message)):
+        load_sets(sets)
+
+
+def test_unknown_key_in_the_evaluate_section_is_named() -> None:
+    with pytest.raises(UserError, match=r"^evaluate\.set: unknown key in params.yaml$"):
+        params.load(params.EvaluateParams, {"evaluate": {"sets": {}, "set": {"fer": "x"}}})

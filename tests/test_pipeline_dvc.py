@@ -17,7 +17,7 @@ import cv2
 import pytest
 import yaml
 
-from tests.conftest import ROOT, shape_image, write_image
+from tests.conftest import ROOT, make_dataset, shape_image, write_image
 
 ALL_STAGES = {"sample", "prepare", "split", "train", "evaluate", "predict"}
 TINY = {
@@ -121,6 +121,19 @@ def test_metrics_show_lists_accuracy_macro_f1_and_per_class(clean: Path) -> None
     for name in ("angry", "happy", "sad"):
         assert set(report["per_class"][name]) >= {"precision", "recall", "f1"}
 
+
+def test_extra_test_sets_are_scored_by_the_pipeline_and_listed_in_metrics(clean: Path) -> None:
+    """None by default: no evaluate_set instance runs (see the fixture) and nothing changes; one set: scored alone."""
+    before = json.loads(dvc(clean, "metrics", "show", "--json"))
+    assert not any(path.startswith("reports/sets/") for path in next(iter(before.values()))["data"])
+    assert all(entry["error"] is None for entry in json.loads(dvc(clean, "exp", "show", "--json")))
+    make_dataset(clean / "data" / "extra faces", per_class=4)
+    edit_params(clean, **{"evaluate.sets": {"extra faces": "data/extra faces"}})
+    assert ran(dvc(clean, "repro")) == {"evaluate_set@extra faces"}
+    metrics = json.loads(dvc(clean, "metrics", "show", "--json"))
+    extra = next(iter(metrics.values()))["data"]["reports/sets/extra faces.json"]["data"]
+    assert 0 <= extra["accuracy"] <= 1 and 0 <= extra["macro_f1"] <= 1 and extra["test_images"] == 12
+    assert set(extra["per_class"]) == {"angry", "happy", "sad"}
 
 def test_train_param_reruns_train_evaluate_predict_only(clean: Path) -> None:
     edit_params(clean, **{"train.epochs": 2})
