@@ -40,7 +40,7 @@ PLATFORMS: dict[str, tuple[list[str], dict[str, str]]] = {
         "sys_platform": "win32", "platform_system": "Windows", "os_name": "nt",
         "platform_machine": "AMD64"}),
 }
-CHECKS = {"requirements.txt": list(PLATFORMS)}
+CHECKS = {"requirements.txt": list(PLATFORMS), "requirements-gpu.txt": ["linux-x86_64"]}
 # Pure-python dependencies that PyPI has as sdists only (dvc -> hydra-core needs this one):
 # built into a wheel first, which every platform can take, since --platform forbids sdists.
 SDIST_ONLY = ["antlr4-python3-runtime==4.9.3"]

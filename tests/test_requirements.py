@@ -1,6 +1,6 @@
-"""Each platform gets one TensorFlow build, at the same version and beside the same pins. Offline:
-that every pin has wheels on each platform is checked with pip by .ci/check_requirements.py, which
-.ci/run runs."""
+"""Each platform gets one TensorFlow build, at the same version and beside the same pins, and the
+GPU file differs from requirements.txt only in that build. Offline: that every pin has wheels on
+each platform is checked with pip by .ci/check_requirements.py, which .ci/run runs."""
 
 from __future__ import annotations
 
@@ -55,3 +55,10 @@ def test_every_platform_gets_the_same_pins() -> None:
     for platform in PLATFORMS:
         assert pins(selected("requirements.txt", platform)) == reference, platform
 
+
+def test_gpu_file_is_requirements_with_tensorflows_cuda_build() -> None:
+    cpu = selected("requirements.txt", "linux-x86_64")
+    gpu = selected("requirements-gpu.txt", "linux-x86_64")
+    assert "tensorflow-cpu" not in gpu  # both builds write the same `tensorflow` package
+    assert gpu["tensorflow"].extras == {"and-cuda"}
+    assert pins(gpu) == pins(cpu)
