@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_text
+from emotions.runtime import LOAD_ERRORS, OnnxModel
 
 if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
     import keras
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
 MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"  # the same network exported; what evaluate and predict run
 META_FILE = "meta.json"
+RETRAIN = "(run `dvc repro` to retrain)"
 
 
 @dataclass(frozen=True)
@@ -42,16 +44,25 @@ def read_meta(model_dir: Path) -> ModelMeta:
     path = model_dir / META_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
     except FileNotFoundError:
         raise _missing(path) from None
-    return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
+    except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind
+        raise UserError(f"{path}: not a valid model description ({err}) {RETRAIN}") from None
+    except KeyError as err:
+        raise UserError(f"{path}: incomplete model description, no {err} {RETRAIN}") from None
 
 
-def onnx_path(model_dir: Path) -> Path:
+def load_onnx(model_dir: Path) -> OnnxModel:
+    """The exported model, ready to run; a truncated or corrupt file is named, not a traceback."""
     path = model_dir / ONNX_FILE
     if not path.is_file():
         raise _missing(path)
-    return path
+    try:
+        return OnnxModel(path)
+    except LOAD_ERRORS as err:
+        reason = str(err).rpartition("failed:")[2].strip() or str(err)
+        raise UserError(f"{path}: not a usable ONNX model ({reason}) {RETRAIN}") from None
 
 
 def load_keras(model_dir: Path) -> keras.Model:
