@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,8 @@ MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"  # the same network exported; what evaluate and predict run
 META_FILE = "meta.json"
 RETRAIN = "(run `dvc repro` to retrain)"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+SAVED_AT = "1980-01-01@00:00:00"  # in Keras' date_saved format
 
 
 @dataclass(frozen=True)
@@ -27,13 +30,24 @@ class ModelMeta:
     face_detect: bool
 
 
-def save(model: keras.Model, meta: ModelMeta, model_dir: Path) -> None:
-    with atomic_path(model_dir / MODEL_FILE) as tmp:
+def save_keras(model: keras.Model, path: Path) -> None:
+    """``model.save``, made byte-identical for identical weights: Keras stamps the time of saving into
+    metadata.json and into the zip entries, which would change the file's hash on every run."""
+    with atomic_path(path) as tmp:
         model.save(tmp)
-    write_text(
-        model_dir / META_FILE,
-        json.dumps(asdict(meta), indent=2) + "\n",
-    )
+        with zipfile.ZipFile(tmp) as saved:
+            entries = [(info, saved.read(info)) for info in saved.infolist()]
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info, data in entries:
+                if info.filename == "metadata.json":
+                    data = json.dumps({**json.loads(data), "date_saved": SAVED_AT}).encode()
+                fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+                fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+                out.writestr(fixed, data)
+
+
+def write_meta(meta: ModelMeta, model_dir: Path) -> None:
+    write_text(model_dir / META_FILE, json.dumps(asdict(meta), indent=2) + "\n")
 
 
 def _missing(path: Path) -> UserError:

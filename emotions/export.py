@@ -11,8 +11,9 @@ import numpy as np
 import tensorflow as tf
 import tf2onnx
 
+from emotions import bundle
 from emotions.errors import UserError
-from emotions.files import atomic_path
+from emotions.files import atomic_dir, atomic_path
 from emotions.runtime import INPUT_NAME, OnnxModel
 
 OPSET = 17
@@ -36,11 +37,18 @@ def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> fl
     return float(np.abs(expected - actual).max())
 
 
-def export_checked(model: keras.Model, path: Path, images: np.ndarray) -> float:
-    """Export, then check the export answers like Keras on real inputs; a mismatch stops the stage."""
-    to_onnx(model, path)
-    difference = largest_difference(model, path, images)
-    if difference > TOLERANCE:
-        path.unlink()
-        raise UserError(f"{path}: exported model differs from Keras by {difference:.2e} (more than {TOLERANCE:g})")
+def save_checked(model: keras.Model, meta: bundle.ModelMeta, model_dir: Path, images: np.ndarray) -> float:
+    """Save the Keras file, export it, check the export answers like Keras on real inputs, and add
+    meta.json, all in a temporary folder that replaces ``model_dir`` only when the check passed: a
+    mismatch stops the stage and never leaves a new meta.json beside an old export. Returns the
+    largest difference."""
+    with atomic_dir(model_dir) as tmp:
+        bundle.save_keras(model, tmp / bundle.MODEL_FILE)
+        to_onnx(model, tmp / bundle.ONNX_FILE)
+        difference = largest_difference(model, tmp / bundle.ONNX_FILE, images)
+        if not difference <= TOLERANCE:  # NaN compares false either way: it fails too
+            raise UserError(
+                f"{model_dir / bundle.ONNX_FILE}: exported model differs from Keras by {difference:.2e} (more than {TOLERANCE:g})"
+            )
+        bundle.write_meta(meta, tmp)
     return difference

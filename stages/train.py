@@ -27,12 +27,12 @@ def main() -> None:
     if train_params.mixed_precision:  # TensorFlow's bfloat16 CPU kernels come from oneDNN: ~20x slower without it
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
     # TensorFlow loads only once the inputs are known to be good
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
-    bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect), args.model_dir)
-    difference = export_checked(model, args.model_dir / bundle.ONNX_FILE, prepared.images[split["val"]])
+    meta = bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect)
+    difference = save_checked(model, meta, args.model_dir, prepared.images[split["val"]])
     print(
         f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
         f"(largest difference on the validation images {difference:.1e})"

@@ -16,6 +16,7 @@ from emotions import bundle, params, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
 from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, write_image
 
+META = bundle.ModelMeta(CLASSES, 16, face_detect=False)
 
 
 def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainParams, params.AugmentParams]:
@@ -30,15 +31,14 @@ def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainPa
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained for a few epochs on shapes that stand in for emotions."""
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     root = tmp_path_factory.mktemp("trained")
     prepared, _, _ = prepare_source(make_dataset(root / "raw", per_class=12))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     model = train(prepared, split, *tiny_training(), root / "live")
-    bundle.save(model, bundle.ModelMeta(CLASSES, 16, face_detect=False), root / "models")
-    export_checked(model, root / "models" / bundle.ONNX_FILE, prepared.images)
+    save_checked(model, META, root / "models", prepared.images)
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run
     return root / "models"
 
@@ -53,6 +53,36 @@ def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) 
     averaged = with_test_time_augmentation(build_model(16, 3, vgg), flip=True, shift=2)
     to_onnx(averaged, tmp_path / "vgg.onnx")
     assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
+
+
+def test_saving_the_same_model_twice_gives_identical_bytes(model_dir: Path, tmp_path: Path) -> None:
+    import time
+
+    model = bundle.load_keras(model_dir)
+    bundle.save_keras(model, tmp_path / "a" / bundle.MODEL_FILE)
+    time.sleep(2.1)  # zip entry times have a 2 s resolution: Keras' own saves would differ now
+    bundle.save_keras(model, tmp_path / "b" / bundle.MODEL_FILE)
+    assert (tmp_path / "a" / bundle.MODEL_FILE).read_bytes() == (tmp_path / "b" / bundle.MODEL_FILE).read_bytes()
+    again = bundle.load_keras(tmp_path / "a")
+    x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_failed_export_check_keeps_the_previous_model_whole(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NaN fails the check too, and nothing of the new model (not even its meta.json) replaces the old."""
+    from emotions import export
+    from emotions.errors import UserError
+
+    target = shutil.copytree(model_dir, tmp_path / "models")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    monkeypatch.setattr(export, "largest_difference", lambda *_: float("nan"))
+    other_meta = bundle.ModelMeta(("a", "b", "c"), 16, face_detect=False)
+    with pytest.raises(UserError, match=r"models/model.onnx: exported model differs from Keras by nan"):
+        export.save_checked(bundle.load_keras(model_dir), other_meta, target, np.zeros((2, 16, 16), np.float32))
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["models"]  # no temporary folder left
 
 
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
@@ -100,7 +130,7 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     shifted = with_test_time_augmentation(model, flip=False, shift=2)
     np.testing.assert_allclose(shifted.predict(x, verbose=0), expected, atol=1e-5)
     both = with_test_time_augmentation(model, flip=True, shift=2)
-    bundle.save(both, bundle.ModelMeta(CLASSES, 16, False), tmp_path)
+    bundle.save_keras(both, tmp_path / bundle.MODEL_FILE)
     np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), both.predict(x, verbose=0), atol=1e-6)
 
 
@@ -141,7 +171,7 @@ def test_resized_averages_pixel_areas() -> None:
 
 def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from emotions import training
-    from emotions.export import export_checked
+    from emotions.export import save_checked
 
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
@@ -165,7 +195,7 @@ def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkey
         assert [row.split("\t")[0] for row in rows[1:]] == ["0", "1", "2"]  # one step per epoch, across both phases
     for a, b in zip(*(m.get_weights() for m in models)):
         np.testing.assert_array_equal(a, b)
-    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
 
 def test_every_training_option_runs(tmp_path: Path) -> None:
@@ -211,7 +241,7 @@ def test_weight_decay_switches_to_adamw() -> None:
 def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) -> None:
     import keras
 
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
@@ -229,7 +259,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     assert len(rows) == 1 + 2 and all(np.isfinite(float(row.split("\t")[-1])) for row in rows[1:])
     for a, b in zip(*(m.get_weights() for m in models)):
         np.testing.assert_array_equal(a, b)  # bfloat16 runs repeat too
-    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
 
 def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
