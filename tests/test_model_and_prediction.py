@@ -393,8 +393,26 @@ def test_every_face_in_a_photo_gets_a_box_and_an_annotated_copy(face_model_dir: 
     assert sorted(r["box"][0] + r["box"][2] / 2 < 200 for r in faces) == [False, True]  # one face in each half
     assert [r for r in rows if r["path"] == str(empty)] == [{"path": str(empty), "error": "no face found"}]
     annotated = cv2.imread(str(tmp_path / "annotated" / "two.png"))
-    assert annotated.shape == (200, 400, 3) and not np.array_equal(annotated, cv2.cvtColor(two, cv2.COLOR_GRAY2BGR))
+    assert annotated.shape[0] > 200 and annotated.shape[1] >= 400  # the photo with margins for the labels
     assert not (tmp_path / "annotated" / "wall.png").exists()
+
+
+@pytest.mark.parametrize("size", [64, 1000])
+def test_annotated_labels_fit_and_leave_the_face_untouched(size: int) -> None:
+    from emotions.figures import FONT, annotate
+
+    rng = np.random.default_rng(size)
+    image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    box = (size // 4, 0, size // 2, size // 2)  # a face at the top edge: no room above it in the photo
+    for faces in ([(None, "happy", 1.0)], [(box, "angry", 0.42)]):
+        out = annotate(image, faces)
+        (x, y, w, h) = faces[0][0] or (0, 0, size, size)
+        face = image[y : y + h, x : x + w]
+        _, _, (left, top), _ = cv2.minMaxLoc(cv2.matchTemplate(out, face, cv2.TM_SQDIFF))
+        assert np.array_equal(out[top : top + h, left : left + w], face)  # the face's pixels, all unchanged
+        label = f"{faces[0][1]} {faces[0][2]:.0%}"
+        assert out.shape[1] >= cv2.getTextSize(label, FONT, 0.5, 1)[0][0]  # room for a readable label
+        assert (out[:top] != 255).any()  # the label, above the face
 
 
 def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
