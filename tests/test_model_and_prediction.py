@@ -268,6 +268,8 @@ def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
         for metric in ("loss", "accuracy"):
             rows = (live / split / f"{metric}.tsv").read_text().strip().splitlines()
             assert len(rows) == 1 + 8, f"{split}/{metric}: one row per epoch"
+            values = [float(row.split("\t")[-1]) for row in rows[1:]]
+            assert values == [float(f"{v:.5g}") for v in values], "rounded: the last bits of floating point do not show"
 
 
 def test_predictions_are_distributions_with_the_top_label(model_dir: Path, tmp_path: Path) -> None:
