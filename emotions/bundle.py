@@ -30,9 +30,20 @@ class ModelMeta:
     face_detect: bool
 
 
+def _numbered(node: object, ids: dict[object, int]) -> object:
+    """A Keras config with each ``shared_object_id`` (an ``id()``, a memory address) replaced by its
+    order of first appearance: the same links between layers, the same text in every process."""
+    if isinstance(node, dict):
+        return {k: ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _numbered(v, ids) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_numbered(v, ids) for v in node]
+    return node
+
+
 def save_keras(model: keras.Model, path: Path) -> None:
     """``model.save``, made byte-identical for identical weights: Keras stamps the time of saving into
-    metadata.json and into the zip entries, which would change the file's hash on every run."""
+    metadata.json and into the zip entries, and memory addresses into config.json, which would
+    change the file's hash on every run."""
     with atomic_path(path) as tmp:
         model.save(tmp)
         with zipfile.ZipFile(tmp) as saved:
@@ -41,6 +52,8 @@ def save_keras(model: keras.Model, path: Path) -> None:
             for info, data in entries:
                 if info.filename == "metadata.json":
                     data = json.dumps({**json.loads(data), "date_saved": SAVED_AT}).encode()
+                elif info.filename == "config.json":
+                    data = json.dumps(_numbered(json.loads(data), {})).encode()
                 fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
                 fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
                 out.writestr(fixed, data)
