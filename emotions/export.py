@@ -4,10 +4,12 @@ TensorFlow (seconds of start-up) for every call."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import keras
 import numpy as np
+import onnx
 import tensorflow as tf
 import tf2onnx
 
@@ -20,14 +22,40 @@ OPSET = 17
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its INFO lines bury the stage's own output
 
 TOLERANCE = 1e-4  # largest difference allowed between Keras' and the export's probabilities
+GENERATED_NAME = re.compile(r"(.+__\d+)(:\d+)?")  # a name tf2onnx made up, maybe with an output index
+
+
+def _canonical(model: onnx.ModelProto) -> None:
+    """Rename what tf2onnx adds (``name__N``, numbered by a process-wide counter in an order, and with
+    a choice among equal constants, that vary from run to run) by where each first appears, and sort
+    the constants: the same network gives the same bytes."""
+    graph, names = model.graph, {}
+
+    def renamed(name: str) -> str:
+        match = GENERATED_NAME.fullmatch(name)
+        if not match:
+            return name
+        return names.setdefault(match[1], f"tf2onnx__{len(names) + 1}") + (match[2] or "")
+
+    for node in graph.node:
+        node.name = renamed(node.name)
+        node.input[:] = [renamed(name) for name in node.input]
+        node.output[:] = [renamed(name) for name in node.output]
+    for item in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        item.name = renamed(item.name)
+    constants = sorted(graph.initializer, key=lambda tensor: tensor.name)
+    del graph.initializer[:]
+    graph.initializer.extend(constants)
 
 
 def to_onnx(model: keras.Model, path: Path) -> None:
     """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs)."""
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     function = tf.function(lambda images: model(images, training=False))  # from_keras trips on Sequential models
+    exported, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
+    _canonical(exported)
     with atomic_path(path) as tmp:
-        tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET, output_path=str(tmp))
+        tmp.write_bytes(exported.SerializeToString())
 
 
 def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,33 @@ def test_a_failed_export_check_keeps_the_previous_model_whole(
         export.save_checked(bundle.load_keras(model_dir), other_meta, target, np.zeros((2, 16, 16), np.float32))
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["models"]  # no temporary folder left
+
+
+
+def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> None:
+    """tf2onnx numbers the nodes and constants it adds from a counter that moves on from run to run,
+    and picks among equal constants differently: the file's bytes must not change with that."""
+    import onnx
+
+    from emotions.export import _canonical
+
+    exported = (model_dir / bundle.ONNX_FILE).read_bytes()
+    other_run = onnx.load_from_string(exported)
+    graph = other_run.graph
+
+    def moved(name: str) -> str:  # tf2onnx__7 -> Const__107 (output suffixes such as :0 kept)
+        return re.sub(r"^tf2onnx__(\d+)", lambda m: f"Const__{int(m[1]) + 100}", name)
+
+    for node in graph.node:
+        node.name, node.input[:], node.output[:] = moved(node.name), map(moved, node.input), map(moved, node.output)
+    for item in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        item.name = moved(item.name)
+    constants = list(graph.initializer)[::-1]
+    del graph.initializer[:]
+    graph.initializer.extend(constants)
+    assert other_run.SerializeToString() != exported
+    _canonical(other_run)
+    assert other_run.SerializeToString() == exported
 
 
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
