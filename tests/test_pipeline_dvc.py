@@ -142,7 +142,8 @@ def test_own_data_changes_rerun_prepare_onwards_and_nothing_before(clean: Path) 
     own = clean / "data" / "own"
     shutil.copytree(clean / "data" / "sample" / "faces", own)
     edit_params(clean, **{"data.source": "data/own"})
-    assert ran(dvc(clean, "repro")) == {"prepare", "split", "train", "evaluate", "predict"}
+    # the same faces under another path train the same model, byte for byte: predict has nothing to redo
+    assert ran(dvc(clean, "repro")) == {"prepare", "split", "train", "evaluate"}
     downstream = {"prepare", "split", "train", "evaluate", "predict"}
     write_image(own / "happy" / "extra.png", shape_image(1, size=32))  # add an image
     assert ran(dvc(clean, "repro")) == downstream
