@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_text
+from emotions.runtime import LOAD_ERRORS, OnnxModel
 
 if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
     import keras
@@ -16,6 +18,9 @@ if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
 MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"  # the same network exported; what evaluate and predict run
 META_FILE = "meta.json"
+RETRAIN = "(run `dvc repro` to retrain)"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
+SAVED_AT = "1980-01-01@00:00:00"  # in Keras' date_saved format
 
 
 @dataclass(frozen=True)
@@ -25,13 +30,37 @@ class ModelMeta:
     face_detect: bool
 
 
-def save(model: keras.Model, meta: ModelMeta, model_dir: Path) -> None:
-    with atomic_path(model_dir / MODEL_FILE) as tmp:
+def _numbered(node: object, ids: dict[object, int]) -> object:
+    """A Keras config with each ``shared_object_id`` (an ``id()``, a memory address) replaced by its
+    order of first appearance: the same links between layers, the same text in every process."""
+    if isinstance(node, dict):
+        return {k: ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _numbered(v, ids) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_numbered(v, ids) for v in node]
+    return node
+
+
+def save_keras(model: keras.Model, path: Path) -> None:
+    """``model.save``, made byte-identical for identical weights: Keras stamps the time of saving into
+    metadata.json and into the zip entries, and memory addresses into config.json, which would
+    change the file's hash on every run."""
+    with atomic_path(path) as tmp:
         model.save(tmp)
-    write_text(
-        model_dir / META_FILE,
-        json.dumps(asdict(meta), indent=2) + "\n",
-    )
+        with zipfile.ZipFile(tmp) as saved:
+            entries = [(info, saved.read(info)) for info in saved.infolist()]
+        with zipfile.ZipFile(tmp, "w") as out:
+            for info, data in entries:
+                if info.filename == "metadata.json":
+                    data = json.dumps({**json.loads(data), "date_saved": SAVED_AT}).encode()
+                elif info.filename == "config.json":
+                    data = json.dumps(_numbered(json.loads(data), {})).encode()
+                fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+                fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+                out.writestr(fixed, data)
+
+
+def write_meta(meta: ModelMeta, model_dir: Path) -> None:
+    write_text(model_dir / META_FILE, json.dumps(asdict(meta), indent=2) + "\n")
 
 
 def _missing(path: Path) -> UserError:
@@ -42,16 +71,25 @@ def read_meta(model_dir: Path) -> ModelMeta:
     path = model_dir / META_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
+        return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
     except FileNotFoundError:
         raise _missing(path) from None
-    return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
+    except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind
+        raise UserError(f"{path}: not a valid model description ({err}) {RETRAIN}") from None
+    except KeyError as err:
+        raise UserError(f"{path}: incomplete model description, no {err} {RETRAIN}") from None
 
 
-def onnx_path(model_dir: Path) -> Path:
+def load_onnx(model_dir: Path) -> OnnxModel:
+    """The exported model, ready to run; a truncated or corrupt file is named, not a traceback."""
     path = model_dir / ONNX_FILE
     if not path.is_file():
         raise _missing(path)
-    return path
+    try:
+        return OnnxModel(path)
+    except LOAD_ERRORS as err:
+        reason = str(err).rpartition("failed:")[2].strip() or str(err)
+        raise UserError(f"{path}: not a usable ONNX model ({reason}) {RETRAIN}") from None
 
 
 def load_keras(model_dir: Path) -> keras.Model:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Callable, NoReturn
 
@@ -23,7 +24,11 @@ def run_cli(main: Callable[[], None]) -> None:
     """Run a stage's ``main``; a ``UserError`` becomes one line on stderr, not a traceback."""
     try:
         main()
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
     except UserError as err:
         fail(str(err))
     except KeyboardInterrupt:
         fail("interrupted")
+    except BrokenPipeError:  # the reader left (`... | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        raise SystemExit(1) from None

@@ -4,29 +4,58 @@ TensorFlow (seconds of start-up) for every call."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import keras
 import numpy as np
+import onnx
 import tensorflow as tf
 import tf2onnx
 
+from emotions import bundle
 from emotions.errors import UserError
-from emotions.files import atomic_path
+from emotions.files import atomic_dir, atomic_path
 from emotions.runtime import INPUT_NAME, OnnxModel
 
 OPSET = 17
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its INFO lines bury the stage's own output
 
 TOLERANCE = 1e-4  # largest difference allowed between Keras' and the export's probabilities
+GENERATED_NAME = re.compile(r"(.+__\d+)(:\d+)?")  # a name tf2onnx made up, maybe with an output index
+
+
+def _canonical(model: onnx.ModelProto) -> None:
+    """Rename what tf2onnx adds (``name__N``, numbered by a process-wide counter in an order, and with
+    a choice among equal constants, that vary from run to run) by where each first appears, and sort
+    the constants: the same network gives the same bytes."""
+    graph, names = model.graph, {}
+
+    def renamed(name: str) -> str:
+        match = GENERATED_NAME.fullmatch(name)
+        if not match:
+            return name
+        return names.setdefault(match[1], f"tf2onnx__{len(names) + 1}") + (match[2] or "")
+
+    for node in graph.node:
+        node.name = renamed(node.name)
+        node.input[:] = [renamed(name) for name in node.input]
+        node.output[:] = [renamed(name) for name in node.output]
+    for item in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        item.name = renamed(item.name)
+    constants = sorted(graph.initializer, key=lambda tensor: tensor.name)
+    del graph.initializer[:]
+    graph.initializer.extend(constants)
 
 
 def to_onnx(model: keras.Model, path: Path) -> None:
     """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs)."""
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     function = tf.function(lambda images: model(images, training=False))  # from_keras trips on Sequential models
+    exported, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
+    _canonical(exported)
     with atomic_path(path) as tmp:
-        tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET, output_path=str(tmp))
+        tmp.write_bytes(exported.SerializeToString())
 
 
 def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> float:
@@ -36,11 +65,18 @@ def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> fl
     return float(np.abs(expected - actual).max())
 
 
-def export_checked(model: keras.Model, path: Path, images: np.ndarray) -> float:
-    """Export, then check the export answers like Keras on real inputs; a mismatch stops the stage."""
-    to_onnx(model, path)
-    difference = largest_difference(model, path, images)
-    if difference > TOLERANCE:
-        path.unlink()
-        raise UserError(f"{path}: exported model differs from Keras by {difference:.2e} (more than {TOLERANCE:g})")
+def save_checked(model: keras.Model, meta: bundle.ModelMeta, model_dir: Path, images: np.ndarray) -> float:
+    """Save the Keras file, export it, check the export answers like Keras on real inputs, and add
+    meta.json, all in a temporary folder that replaces ``model_dir`` only when the check passed: a
+    mismatch stops the stage and never leaves a new meta.json beside an old export. Returns the
+    largest difference."""
+    with atomic_dir(model_dir) as tmp:
+        bundle.save_keras(model, tmp / bundle.MODEL_FILE)
+        to_onnx(model, tmp / bundle.ONNX_FILE)
+        difference = largest_difference(model, tmp / bundle.ONNX_FILE, images)
+        if not difference <= TOLERANCE:  # NaN compares false either way: it fails too
+            raise UserError(
+                f"{model_dir / bundle.ONNX_FILE}: exported model differs from Keras by {difference:.2e} (more than {TOLERANCE:g})"
+            )
+        bundle.write_meta(meta, tmp)
     return difference

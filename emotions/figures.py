@@ -45,9 +45,14 @@ def mistakes_grid(
     images: np.ndarray, true: Sequence[str], predicted: Sequence[str], confidence: Sequence[float],
     columns: int = 6, tile: int = 144,
 ) -> np.ndarray:
-    """Misclassified faces (images in [0, 1]) with their true label and the wrong prediction."""
-    rows = max(1, -(-len(images) // columns))
+    """Misclassified faces (images in [0, 1]) with their true label and the wrong prediction; with
+    none, a picture that says so rather than a blank one."""
     label_height = 40
+    if not len(images):
+        grid = np.full((tile + label_height, columns * tile, 3), 255, np.uint8)
+        _text(grid, "No mistakes: every test image was classified correctly.", (20, (tile + label_height) // 2), 0.7, GREEN, 2)
+        return grid
+    rows = -(-len(images) // columns)
     grid = np.full((rows * (tile + label_height), columns * tile, 3), 255, np.uint8)
     for k, image in enumerate(images):
         y, x = (k // columns) * (tile + label_height), (k % columns) * tile
@@ -59,18 +64,28 @@ def mistakes_grid(
 
 
 def annotate(image: np.ndarray, faces: Sequence[tuple[tuple[int, int, int, int] | None, str, float]]) -> np.ndarray:
-    """A copy of a BGR image with each face's box (the whole image when there is none) and its top
-    emotion with that emotion's probability."""
-    out = image.copy()
-    height, width = out.shape[:2]
-    scale = max(0.4, min(width, height) / 400)
+    """A copy of a BGR image, with white margins added, showing each face's box (the whole image when
+    there is none) and its top emotion with that emotion's probability. Labels sit above their box,
+    in the top margin where the box reaches the image's top, at a readable size however small the
+    image (the margins widen for them), and no face's pixels are painted over."""
+    height, width = image.shape[:2]
+    scale = max(0.5, min(width, height) / 400)  # 0.5: about 12 px tall, the smallest that reads well
     thickness = max(1, round(scale * 2))
+    pad = 3
+    labels = []
     for box, label, probability in faces:
-        x, y, w, h = box if box is not None else (0, 0, width, height)
-        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), GREEN, thickness)
         text = f"{label} {probability:.0%}"
         (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
-        top = y - th - base - 4 if y - th - base - 4 >= 0 else y
-        cv2.rectangle(out, (x, top), (x + tw + 6, top + th + base + 4), GREEN, -1)
-        _text(out, text, (x + 3, top + th + 2), scale, WHITE, thickness)
+        labels.append((box if box is not None else (0, 0, width, height), text, tw, th, base))
+    band = max(th + base for *_, th, base in labels) + 2 * pad + thickness  # room above a box at the top
+    right = max(x + tw + 2 * pad for (x, _, _, _), _, tw, _, _ in labels) - width  # a label wider than the image
+    out = cv2.copyMakeBorder(image, band, thickness, thickness, thickness + max(0, right), cv2.BORDER_CONSTANT, value=WHITE)
+    for (x, y, w, h), text, tw, th, base in labels:
+        x0, y0 = x + thickness, y + band  # the box's corner on the margined picture
+        cv2.rectangle(out, (x0 - thickness, y0 - thickness), (x0 + w + thickness - 1, y0 + h + thickness - 1), GREEN, thickness)
+        top = y0 - thickness - th - base - 2 * pad
+        cv2.rectangle(out, (x0 - thickness, top), (x0 - thickness + tw + 2 * pad, y0 - thickness), GREEN, -1)
+        _text(out, text, (x0 - thickness + pad, top + pad + th), scale, WHITE, thickness)
+    for (x, y, w, h), *_ in labels:  # boxes and labels go around faces, never over them
+        out[y + band : y + band + h, x + thickness : x + thickness + w] = image[y : y + h, x : x + w]
     return out

@@ -14,6 +14,8 @@ from typing import Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from emotions.errors import UserError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -22,18 +24,31 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """An OS error while writing (a parent that is a file, no permission, a full disk) is the user's
+    to fix: one line naming the output, not a traceback."""
+    try:
+        yield
+    except (FileExistsError, NotADirectoryError):  # what mkdir and open say, less plainly
+        raise UserError(f"{target}: cannot write (part of its folder path is a file)") from None
+    except OSError as err:
+        raise UserError(f"{target}: cannot write ({err.strerror or err})") from None
+
+
+@contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` (same suffix); it replaces ``target`` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; outputs are ordinary ones
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; outputs are ordinary ones
+            yield tmp
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def write_text(target: Path, text: str) -> None:
@@ -53,24 +68,25 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def write_png(target: Path, image: np.ndarray) -> None:
     with atomic_path(target) as tmp:
         if not cv2.imwrite(str(tmp), image):
-            raise OSError(f"{target}: could not write PNG")
+            raise OSError("OpenCV could not write the PNG")
 
 
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; it replaces ``target`` whole, only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
-    try:
-        yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, old / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            os.chmod(tmp, 0o777 & ~_umask())
+            yield tmp
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+                os.replace(target, old / target.name)
+                os.replace(tmp, target)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)

@@ -16,7 +16,6 @@ from emotions.figures import annotate
 from emotions.files import csv_text, write_png
 from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
 from emotions.progress import progress
-from emotions.runtime import OnnxModel
 
 BATCH_SIZE = 256
 
@@ -56,7 +55,7 @@ class Predictor:
 
     def __init__(self, model_dir: Path) -> None:
         self.meta = bundle.read_meta(model_dir)
-        self._model = OnnxModel(bundle.onnx_path(model_dir))
+        self._model = bundle.load_onnx(model_dir)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for preprocessed images of shape (N, size, size), in batches."""

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoSuchFile
 
 INPUT_NAME = "images"
 THREADS = 2
+LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoSuchFile)  # what a damaged file raises
 
 
 class OnnxModel:

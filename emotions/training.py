@@ -96,7 +96,14 @@ def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimiz
 
 
 class _EpochLog(DVCLiveCallback):
-    """Logs every epoch to dvclive; the run's ``Live`` ends once, after the last training phase."""
+    """Logs every epoch to dvclive, rounded to ``DIGITS`` significant digits so that the last bits of
+    floating point do not show in the committed curves; the run's ``Live`` ends once, after the last
+    training phase."""
+
+    DIGITS = 5
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, {name: float(f"{value:.{self.DIGITS}g}") for name, value in (logs or {}).items()})
 
     def on_train_end(self, logs: dict | None = None) -> None:
         pass

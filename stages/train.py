@@ -25,12 +25,12 @@ def main() -> None:
 
     precision.set_onednn(train_params.onednn, train_params.precision)  # TensorFlow reads it once, on import
     # TensorFlow loads only once the inputs are known to be good
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
-    bundle.save(model, bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect), args.model_dir)
-    difference = export_checked(model, args.model_dir / bundle.ONNX_FILE, prepared.images[split["val"]])
+    meta = bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect)
+    difference = save_checked(model, meta, args.model_dir, prepared.images[split["val"]])
     print(
         f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
         f"(largest difference on the validation images {difference:.1e})"

@@ -77,3 +77,11 @@ def test_most_confident_mistakes_come_first(tmp_path: Path, monkeypatch: pytest.
 def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
     evaluation = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 1]))
     assert evaluation.metrics()["per_class"]["sad"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_no_mistakes_draws_a_picture_that_says_so(tmp_path: Path) -> None:
+    perfect = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 2]))
+    write_reports(perfect, np.zeros((3, 16, 16), np.float32), tmp_path)
+    picture = cv2.imread(str(tmp_path / MISTAKES_PNG))
+    assert picture is not None and picture.min() < 200  # not a blank white picture: it has writing
+    assert "None: every test image was classified correctly." in (tmp_path / MARKDOWN_FILE).read_text()

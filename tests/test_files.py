@@ -49,3 +49,16 @@ def test_outputs_get_ordinary_permissions(tmp_path: Path) -> None:
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_a_folder_that_cannot_be_written_is_one_user_error(tmp_path: Path) -> None:
+    from emotions.errors import UserError
+
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(UserError, match=r"/plain/models: cannot write \(part of its folder path is a file\)$"):
+        with atomic_dir(tmp_path / "plain" / "models"):
+            pass
+    with pytest.raises(UserError, match=r"/out/half: cannot write \(No space left on device\)$"):
+        with atomic_dir(tmp_path / "out" / "half"):
+            raise OSError(28, "No space left on device")
+    assert list((tmp_path / "out").iterdir()) == []  # the temporary folder is gone

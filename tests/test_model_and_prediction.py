@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from emotions import bundle, params, preparation, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
 from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, spec, write_image
 
+META = bundle.ModelMeta(CLASSES, 16, face_detect=False)
 
 
 def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainParams, params.AugmentParams]:
@@ -30,15 +32,14 @@ def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainPa
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained for a few epochs on shapes that stand in for emotions."""
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     root = tmp_path_factory.mktemp("trained")
     prepared, _, _ = prepare_source(make_dataset(root / "raw", per_class=12))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     model = train(prepared, split, *tiny_training(), root / "live")
-    bundle.save(model, bundle.ModelMeta(CLASSES, 16, face_detect=False), root / "models")
-    export_checked(model, root / "models" / bundle.ONNX_FILE, prepared.images)
+    save_checked(model, META, root / "models", prepared.images)
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run
     return root / "models"
 
@@ -53,6 +54,73 @@ def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) 
     averaged = with_test_time_augmentation(build_model(16, 3, vgg), flip=True, shift=2)
     to_onnx(averaged, tmp_path / "vgg.onnx")
     assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
+
+
+def test_saving_the_same_model_twice_gives_identical_bytes(tmp_path: Path) -> None:
+    import time
+
+    import keras
+
+    from emotions.model import build_model
+
+    def fresh() -> keras.Model:
+        keras.backend.clear_session()  # layer names start again from conv2d, as in a new process
+        keras.mixed_precision.set_global_policy("float32")  # a new policy object, as in each training run
+        keras.utils.set_random_seed(0)
+        return build_model(16, 3, params.load(params.ModelParams, TINY_PARAMS))
+
+    first, second = fresh(), fresh()  # equal weights; the layers' shared policy at another address
+    bundle.save_keras(first, tmp_path / "a" / bundle.MODEL_FILE)
+    time.sleep(2.1)  # zip entry times have a 2 s resolution: Keras' own saves would differ now
+    bundle.save_keras(second, tmp_path / "b" / bundle.MODEL_FILE)
+    assert (tmp_path / "a" / bundle.MODEL_FILE).read_bytes() == (tmp_path / "b" / bundle.MODEL_FILE).read_bytes()
+    again = bundle.load_keras(tmp_path / "a")
+    x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), first.predict(x, verbose=0))
+
+
+def test_a_failed_export_check_keeps_the_previous_model_whole(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NaN fails the check too, and nothing of the new model (not even its meta.json) replaces the old."""
+    from emotions import export
+    from emotions.errors import UserError
+
+    target = shutil.copytree(model_dir, tmp_path / "models")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    monkeypatch.setattr(export, "largest_difference", lambda *_: float("nan"))
+    other_meta = bundle.ModelMeta(("a", "b", "c"), 16, face_detect=False)
+    with pytest.raises(UserError, match=r"models/model.onnx: exported model differs from Keras by nan"):
+        export.save_checked(bundle.load_keras(model_dir), other_meta, target, np.zeros((2, 16, 16), np.float32))
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["models"]  # no temporary folder left
+
+
+
+def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> None:
+    """tf2onnx numbers the nodes and constants it adds from a counter that moves on from run to run,
+    and picks among equal constants differently: the file's bytes must not change with that."""
+    import onnx
+
+    from emotions.export import _canonical
+
+    exported = (model_dir / bundle.ONNX_FILE).read_bytes()
+    other_run = onnx.load_from_string(exported)
+    graph = other_run.graph
+
+    def moved(name: str) -> str:  # tf2onnx__7 -> Const__107 (output suffixes such as :0 kept)
+        return re.sub(r"^tf2onnx__(\d+)", lambda m: f"Const__{int(m[1]) + 100}", name)
+
+    for node in graph.node:
+        node.name, node.input[:], node.output[:] = moved(node.name), map(moved, node.input), map(moved, node.output)
+    for item in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        item.name = moved(item.name)
+    constants = list(graph.initializer)[::-1]
+    del graph.initializer[:]
+    graph.initializer.extend(constants)
+    assert other_run.SerializeToString() != exported
+    _canonical(other_run)
+    assert other_run.SerializeToString() == exported
 
 
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
@@ -100,7 +168,7 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     shifted = with_test_time_augmentation(model, flip=False, shift=2)
     np.testing.assert_allclose(shifted.predict(x, verbose=0), expected, atol=1e-5)
     both = with_test_time_augmentation(model, flip=True, shift=2)
-    bundle.save(both, bundle.ModelMeta(CLASSES, 16, False), tmp_path)
+    bundle.save_keras(both, tmp_path / bundle.MODEL_FILE)
     np.testing.assert_allclose(bundle.load_keras(tmp_path).predict(x, verbose=0), both.predict(x, verbose=0), atol=1e-6)
 
 
@@ -141,7 +209,7 @@ def test_resized_averages_pixel_areas() -> None:
 
 def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from emotions import training
-    from emotions.export import export_checked
+    from emotions.export import save_checked
 
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
@@ -165,7 +233,7 @@ def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkey
         assert [row.split("\t")[0] for row in rows[1:]] == ["0", "1", "2"]  # one step per epoch, across both phases
     for a, b in zip(*(m.get_weights() for m in models)):
         np.testing.assert_array_equal(a, b)
-    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
 
 def test_every_training_option_runs(tmp_path: Path) -> None:
@@ -211,7 +279,7 @@ def test_weight_decay_switches_to_adamw() -> None:
 def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) -> None:
     import keras
 
-    from emotions.export import export_checked
+    from emotions.export import save_checked
     from emotions.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
@@ -229,7 +297,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     assert len(rows) == 1 + 2 and all(np.isfinite(float(row.split("\t")[-1])) for row in rows[1:])
     for a, b in zip(*(m.get_weights() for m in models)):
         np.testing.assert_array_equal(a, b)  # bfloat16 runs repeat too
-    assert export_checked(models[0], tmp_path / "m.onnx", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
 
 def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
@@ -238,6 +306,8 @@ def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
         for metric in ("loss", "accuracy"):
             rows = (live / split / f"{metric}.tsv").read_text().strip().splitlines()
             assert len(rows) == 1 + 8, f"{split}/{metric}: one row per epoch"
+            values = [float(row.split("\t")[-1]) for row in rows[1:]]
+            assert values == [float(f"{v:.5g}") for v in values], "rounded: the last bits of floating point do not show"
 
 
 def test_predictions_are_distributions_with_the_top_label(model_dir: Path, tmp_path: Path) -> None:
@@ -363,8 +433,26 @@ def test_every_face_in_a_photo_gets_a_box_and_an_annotated_copy(face_model_dir: 
     assert sorted(r["box"][0] + r["box"][2] / 2 < 200 for r in faces) == [False, True]  # one face in each half
     assert [r for r in rows if r["path"] == str(empty)] == [{"path": str(empty), "error": "no face found"}]
     annotated = cv2.imread(str(tmp_path / "annotated" / "two.png"))
-    assert annotated.shape == (200, 400, 3) and not np.array_equal(annotated, cv2.cvtColor(two, cv2.COLOR_GRAY2BGR))
+    assert annotated.shape[0] > 200 and annotated.shape[1] >= 400  # the photo with margins for the labels
     assert not (tmp_path / "annotated" / "wall.png").exists()
+
+
+@pytest.mark.parametrize("size", [64, 1000])
+def test_annotated_labels_fit_and_leave_the_face_untouched(size: int) -> None:
+    from emotions.figures import FONT, annotate
+
+    rng = np.random.default_rng(size)
+    image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    box = (size // 4, 0, size // 2, size // 2)  # a face at the top edge: no room above it in the photo
+    for faces in ([(None, "happy", 1.0)], [(box, "angry", 0.42)]):
+        out = annotate(image, faces)
+        (x, y, w, h) = faces[0][0] or (0, 0, size, size)
+        face = image[y : y + h, x : x + w]
+        _, _, (left, top), _ = cv2.minMaxLoc(cv2.matchTemplate(out, face, cv2.TM_SQDIFF))
+        assert np.array_equal(out[top : top + h, left : left + w], face)  # the face's pixels, all unchanged
+        label = f"{faces[0][1]} {faces[0][2]:.0%}"
+        assert out.shape[1] >= cv2.getTextSize(label, FONT, 0.5, 1)[0][0]  # room for a readable label
+        assert (out[:top] != 255).any()  # the label, above the face
 
 
 def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
