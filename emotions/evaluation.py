@@ -60,6 +60,13 @@ class Evaluation:
             },
         }
 
+    def against_crowd(self, votes: np.ndarray) -> dict[str, object]:
+        """Accuracy and macro-F1 against the crowd's majority instead of the single label, on the
+        faces with at least one vote for a class in use."""
+        voted = votes.sum(axis=1) > 0
+        crowd = Evaluation(self.classes, votes[voted].argmax(axis=1), self.probabilities[voted]).metrics()
+        return {key: crowd[key] for key in ("accuracy", "macro_f1", "test_images")}
+
     def text_report(self) -> str:
         return classification_report(
             self.y_true,
@@ -71,6 +78,17 @@ class Evaluation:
         )
 
 
+def _crowd_line(metrics: dict[str, object]) -> list[str]:
+    crowd = metrics.get("crowd")
+    if not isinstance(crowd, dict):
+        return []
+    return [
+        f"Against the crowd's majority vote ({crowd['test_images']} faces with a vote for a class in use): "
+        f"accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}.",
+        "",
+    ]
+
+
 def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int) -> str:
     per_class = metrics["per_class"]
     assert isinstance(per_class, dict)
@@ -79,6 +97,7 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
         "",
         f"{metrics['test_images']} test images: accuracy **{metrics['accuracy']:.4f}**, macro-F1 **{metrics['macro_f1']:.4f}**.",
         "",
+        *_crowd_line(metrics),
         "| class | precision | recall | F1 | images |",
         "|---|---|---|---|---|",
         *(f"| {n} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" for n, v in per_class.items()),
@@ -100,10 +119,15 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
     return "\n".join(lines) + "\n"
 
 
-def write_reports(evaluation: Evaluation, images: np.ndarray, out_dir: Path) -> dict[str, object]:
+def write_reports(
+    evaluation: Evaluation, images: np.ndarray, out_dir: Path, votes: np.ndarray | None = None
+) -> dict[str, object]:
     """Write the metrics, the text report, the per-image and per-class tables DVC plots draw, and a
-    Markdown report with the confusion matrix and the most confident mistakes as pictures."""
+    Markdown report with the confusion matrix and the most confident mistakes as pictures. With the
+    crowd's ``votes`` (over the classes in use), the metrics also score against its majority."""
     metrics = evaluation.metrics()
+    if votes is not None:
+        metrics["crowd"] = evaluation.against_crowd(votes)
     names = evaluation.classes
     write_text(out_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     write_text(out_dir / REPORT_FILE, evaluation.text_report())

@@ -57,6 +57,7 @@ def main() -> None:
     if args.set:
         args.data = params.load(params.EvaluateParams).path(args.set)
     predictor = Predictor(args.model_dir)
+    votes = None  # the crowd's, where the prepared data has them
     if args.data:
         images, labels = _labelled_set(args.data, predictor)
     else:
@@ -67,6 +68,7 @@ def main() -> None:
             )
         test = splitting.load(args.split)["test"]
         images, labels = prepared.images[test], prepared.labels[test]
+        votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
     started = time.perf_counter()
     evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images))
     seconds = time.perf_counter() - started
@@ -77,12 +79,15 @@ def main() -> None:
         metrics = evaluation.metrics()
         write_text(args.out_dir / SETS_DIR / f"{args.set}.json", json.dumps(metrics, indent=2) + "\n")
     else:
-        metrics = write_reports(evaluation, images, args.out_dir)
+        metrics = write_reports(evaluation, images, args.out_dir, votes)
     print(evaluation.text_report())
     print(
         f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "
         f"({len(labels) / seconds:.0f} images/s)"
     )
+    if "crowd" in metrics:
+        crowd = metrics["crowd"]
+        print(f"evaluate: against the crowd's majority: accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}")
 
 
 if __name__ == "__main__":

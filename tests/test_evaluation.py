@@ -85,3 +85,15 @@ def test_no_mistakes_draws_a_picture_that_says_so(tmp_path: Path) -> None:
     picture = cv2.imread(str(tmp_path / MISTAKES_PNG))
     assert picture is not None and picture.min() < 200  # not a blank white picture: it has writing
     assert "None: every test image was classified correctly." in (tmp_path / MARKDOWN_FILE).read_text()
+
+
+def test_scores_against_the_crowd_on_faces_it_voted_on(tmp_path: Path) -> None:
+    probabilities = np.eye(3, dtype=np.float32)[[0, 1, 2, 2]]
+    evaluation = Evaluation(("a", "b", "c"), np.array([0, 1, 2, 0]), probabilities)
+    votes = np.array([[1, 0, 0], [0, 3, 5], [0, 0, 2], [0, 0, 0]], np.float32)  # the last face: no vote, not scored
+    crowd = evaluation.against_crowd(votes)
+    assert crowd["test_images"] == 3 and crowd["accuracy"] == 0.6667  # rounded, as every written metric
+    metrics = write_reports(evaluation, np.zeros((4, 8, 8), np.float32), tmp_path, votes)
+    assert metrics["crowd"] == crowd and metrics["accuracy"] == 0.75
+    assert json.loads((tmp_path / "metrics.json").read_text())["crowd"] == crowd
+    assert "Against the crowd's majority vote (3 faces" in (tmp_path / "report.md").read_text()
