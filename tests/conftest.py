@@ -40,6 +40,7 @@ TINY_PARAMS = {
         "low_res_size": 0, "low_res_epochs": 0,
     },
     "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},
+    "evaluate": {"sets": {}},
 }
 
 

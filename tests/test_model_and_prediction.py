@@ -476,7 +476,7 @@ def test_kept_accuracy_scores_as_the_saved_model_will() -> None:
 def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path: Path) -> None:
     import keras
 
-    from emotions.export import export_checked
+    from emotions.export import largest_difference, to_onnx
     from emotions.sources import read_source
     from emotions.training import train
 
@@ -496,7 +496,8 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     np.testing.assert_allclose(
         model.predict(images, verbose=0), all_outputs[:, :3] / all_outputs[:, :3].sum(axis=1, keepdims=True), rtol=1e-5
     )
-    assert export_checked(model, tmp_path / "m.onnx", prepared.images[split["test"]]) <= 1e-4
+    to_onnx(model, tmp_path / "m.onnx")
+    assert largest_difference(model, tmp_path / "m.onnx", prepared.images[split["test"]]) <= 1e-4
 
 
 @pytest.mark.parametrize("target", ["majority", "votes"])
@@ -517,7 +518,7 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
     answers = model.predict(prepared.images[split["train"]][..., np.newaxis], verbose=0).argmax(axis=1)
     assert (answers == 0).mean() > 0.9
     val_accuracy = json.loads((tmp_path / "live" / "metrics.json").read_text())["eval"]["accuracy"]
-    assert val_accuracy == pytest.approx((prepared.labels[split["val"]] == 0).mean())  # scored against the labels
+    assert val_accuracy == pytest.approx((prepared.labels[split["val"]] == 0).mean(), abs=1e-4)  # against the labels (logged rounded)
 
 
 def test_crowd_targets_need_votes(tmp_path: Path) -> None:
