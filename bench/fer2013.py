@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -109,7 +110,6 @@ def override(value: object) -> str:
     return json.dumps(value, separators=(",", ":")) if isinstance(value, (bool, list)) else str(value)
 
 
-
 def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object]) -> dict[str, object]:
     repo = workspace(parent, name)
     sets = {"data.source": str(data), **CONFIGS[name], **extra}
@@ -156,14 +156,22 @@ def bench_csv_import(parent: Path, sample: Path) -> dict[str, object]:
     big = parent / "fer2013-full-size.csv"
     synthetic_full_csv(sample, big)
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "stages.prepare", "--source", str(big), "--out", "data/prepared"], cwd=repo,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "stages.prepare", "--source", str(big), "--out", "data/prepared"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     if status != 0:
         sys.exit("bench: CSV import failed")
-    return {"csv_mb": round(big.stat().st_size / 2**20), "rows": 35887, "import_s": round(seconds, 1),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+    return {
+        "csv_mb": round(big.stat().st_size / 2**20),
+        "rows": 35887,
+        "import_s": round(seconds, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }
 
 
 def parse_set(text: str) -> tuple[str, object]:
@@ -174,15 +182,16 @@ def parse_set(text: str) -> tuple[str, object]:
     return key, yaml.safe_load(value)
 
 
-def table(results: dict[str, dict[str, object]]) -> str:
+def table(results: dict[str, dict[str, Any]]) -> str:
     """One Markdown table per class list, with a column for each class's F1."""
     groups: dict[tuple[str, ...], list[str]] = {}
     for name, r in results.items():
-        groups.setdefault(tuple(r["f1"]), []).append(name)  # type: ignore[arg-type]
+        groups.setdefault(tuple(r["f1"]), []).append(name)
     tables = []
     for classes, names in groups.items():
         rows = [
-            "| configuration | val accuracy | accuracy | macro-F1 | " + " | ".join(f"F1 {c}" for c in classes)
+            "| configuration | val accuracy | accuracy | macro-F1 | "
+            + " | ".join(f"F1 {c}" for c in classes)
             + " | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
             "|" + "---|" * (len(classes) + 9),
         ]
@@ -191,7 +200,7 @@ def table(results: dict[str, dict[str, object]]) -> str:
             f1 = r["f1"]
             rows.append(
                 f"| {name} | {r['val_accuracy']:.4f} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
-                + " | ".join(f"{f1[c]:.3f}" for c in classes)  # type: ignore[index]
+                + " | ".join(f"{f1[c]:.3f}" for c in classes)
                 + f" | {r['epochs']} | {r['train_s'] / 60:.1f} min | {r['train_images_per_s']:.0f} "
                 f"| {r['predict_images_per_s']:.0f} | {r['pipeline_s'] / 60:.1f} min |"
             )
@@ -204,8 +213,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
     parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated, of: {', '.join(CONFIGS)}")
     parser.add_argument("--out", type=Path, help="results file (default bench/results/fer2013.json; needed with --set)")
-    parser.add_argument("--set", type=parse_set, action="append", default=[], metavar="KEY=VALUE",
-                        help="a param changed on top of each configuration (repeatable)")
+    parser.add_argument(
+        "--set",
+        type=parse_set,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a param changed on top of each configuration (repeatable)",
+    )
     args = parser.parse_args()
     extra = dict(args.set)
     if args.out is None and extra:
@@ -235,8 +250,10 @@ def main() -> None:
     noops = ", ".join(f"{name} {r['noop_repro_s']:.1f} s" for name, r in results.items())
     print(f"\nprepare: {first['images_read']} images in {first['prepare_s']:.1f} s; no-op dvc repro: {noops}")
     if csv_import:
-        print(f"CSV import: {csv_import['rows']} rows, {csv_import['csv_mb']} MB in {csv_import['import_s']:.1f} s, "
-              f"peak memory {csv_import['peak_rss_mb']} MB")
+        print(
+            f"CSV import: {csv_import['rows']} rows, {csv_import['csv_mb']} MB in {csv_import['import_s']:.1f} s, "
+            f"peak memory {csv_import['peak_rss_mb']} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -37,12 +37,8 @@ class Evaluation:
     def metrics(self) -> dict[str, object]:
         """Accuracy, macro and per-class precision/recall/F1: what `dvc metrics show` lists."""
         labels = list(range(len(self.classes)))
-        precision, recall, f1, support = precision_recall_fscore_support(
-            self.y_true, self.y_pred, labels=labels, zero_division=0
-        )
-        macro = precision_recall_fscore_support(
-            self.y_true, self.y_pred, labels=labels, average="macro", zero_division=0
-        )
+        precision, recall, f1, support = precision_recall_fscore_support(self.y_true, self.y_pred, labels=labels, zero_division=0)
+        macro = precision_recall_fscore_support(self.y_true, self.y_pred, labels=labels, average="macro", zero_division=0)
         return {
             "accuracy": round(float(accuracy_score(self.y_true, self.y_pred)), 4),
             "macro_precision": round(float(macro[0]), 4),
@@ -101,7 +97,8 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
         "| class | precision | recall | F1 | images |",
         "|---|---|---|---|---|",
         *(f"| {n} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" for n, v in per_class.items()),
-        f"| macro | {metrics['macro_precision']:.4f} | {metrics['macro_recall']:.4f} | {metrics['macro_f1']:.4f} | {metrics['test_images']} |",
+        f"| macro | {metrics['macro_precision']:.4f} | {metrics['macro_recall']:.4f} | {metrics['macro_f1']:.4f} "
+        f"| {metrics['test_images']} |",
         "",
         "## Confusion matrix",
         "",
@@ -113,7 +110,11 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
         "",
     ]
     if mistakes:
-        lines += [f"The {mistakes} wrong answers the model was surest of: the true label, then the prediction and its probability.", "", f"![most confident mistakes]({MISTAKES_PNG})"]
+        lines += [
+            f"The {mistakes} wrong answers the model was surest of: the true label, then the prediction and its probability.",
+            "",
+            f"![most confident mistakes]({MISTAKES_PNG})",
+        ]
     else:
         lines.append("None: every test image was classified correctly.")
     return "\n".join(lines) + "\n"
@@ -133,13 +134,17 @@ def write_reports(
     write_text(out_dir / REPORT_FILE, evaluation.text_report())
     write_text(
         out_dir / CONFUSION_FILE,
-        csv_text(["actual", "predicted"], [(names[t], names[p]) for t, p in zip(evaluation.y_true, evaluation.y_pred)]),
+        csv_text(
+            ["actual", "predicted"], [(names[t], names[p]) for t, p in zip(evaluation.y_true, evaluation.y_pred, strict=True)]
+        ),
     )
     per_class = metrics["per_class"]
     assert isinstance(per_class, dict)
     write_text(
         out_dir / PER_CLASS_FILE,
-        csv_text(["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]),
+        csv_text(
+            ["class", "precision", "recall", "f1"], [(n, v["precision"], v["recall"], v["f1"]) for n, v in per_class.items()]
+        ),
     )
     matrix = confusion_matrix(evaluation.y_true, evaluation.y_pred, labels=list(range(len(names))))
     write_png(out_dir / CONFUSION_PNG, confusion_image(matrix, names))

@@ -29,7 +29,7 @@ def _canonical(model: onnx.ModelProto) -> None:
     """Rename what tf2onnx adds (``name__N``, numbered by a process-wide counter in an order, and with
     a choice among equal constants, that vary from run to run) by where each first appears, and sort
     the constants: the same network gives the same bytes."""
-    graph, names = model.graph, {}
+    graph, names = model.graph, dict[str, str]()
 
     def renamed(name: str) -> str:
         match = GENERATED_NAME.fullmatch(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -42,8 +42,12 @@ def confusion_image(matrix: np.ndarray, classes: Sequence[str], cell: int = 90) 
 
 
 def mistakes_grid(
-    images: np.ndarray, true: Sequence[str], predicted: Sequence[str], confidence: Sequence[float],
-    columns: int = 6, tile: int = 144,
+    images: np.ndarray,
+    true: Sequence[str],
+    predicted: Sequence[str],
+    confidence: Sequence[float],
+    columns: int = 6,
+    tile: int = 144,
 ) -> np.ndarray:
     """Misclassified faces (images in [0, 1]) with their true label and the wrong prediction; with
     none, a picture that says so rather than a blank one."""

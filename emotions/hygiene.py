@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

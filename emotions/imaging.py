@@ -135,14 +135,17 @@ def read_gray(path: Path) -> np.ndarray:
 @functools.cache
 def _face_cascade() -> cv2.CascadeClassifier:
     """OpenCV's bundled frontal-face Haar cascade: no download, loaded once per process."""
-    return cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    cascades = cv2.data.haarcascades  # type: ignore[attr-defined]  # missing from OpenCV's type stubs
+    return cv2.CascadeClassifier(str(Path(cascades) / "haarcascade_frontalface_default.xml"))
 
 
 def detect_faces(gray: np.ndarray) -> list[Box]:
     """Faces in a grayscale image, largest first, each box widened by ``FACE_MARGIN`` and clipped."""
     height, width = gray.shape[:2]
     scale = min(1.0, DETECT_SIDE / max(height, width))
-    small = gray if scale == 1.0 else cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    small = (
+        gray if scale == 1.0 else cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    )
     found = _face_cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
     boxes = []
     for x, y, w, h in sorted((tuple(round(v / scale) for v in f) for f in found), key=lambda b: -b[2] * b[3]):

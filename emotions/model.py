@@ -68,7 +68,7 @@ def build_model(image_size: int | None, num_classes: int, p: ModelParams) -> ker
 class Mirror(keras.layers.Layer):
     """Left-right mirror image of (N, H, W, C) inputs; a named layer so saved models load safely."""
 
-    def call(self, inputs):  # type: ignore[override]
+    def call(self, inputs):
         return keras.ops.flip(inputs, axis=2)
 
 
@@ -77,11 +77,11 @@ class Shift(keras.layers.Layer):
     """(N, H, W, C) inputs moved ``dx`` pixels right and ``dy`` down, the uncovered edge filled by
     reflection (as the training augmentation fills it)."""
 
-    def __init__(self, dx: int, dy: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, dx: int, dy: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.dx, self.dy = dx, dy
 
-    def call(self, inputs):  # type: ignore[override]
+    def call(self, inputs):
         k = max(abs(self.dx), abs(self.dy))
         padded = keras.ops.pad(inputs, [[0, 0], [k, k], [k, k], [0, 0]], mode="reflect")
         height, width = inputs.shape[1], inputs.shape[2]
@@ -97,11 +97,11 @@ class KeepClasses(keras.layers.Layer):
     """The first ``count`` probabilities of a softmax, renormalised (the same as a softmax over their
     logits alone): a network that also learned extra classes answers among the ones it predicts."""
 
-    def __init__(self, count: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, count: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.count = count
 
-    def call(self, inputs):  # type: ignore[override]
+    def call(self, inputs):
         kept = inputs[:, : self.count]
         return kept / keras.ops.sum(kept, axis=-1, keepdims=True)
 

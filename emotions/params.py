@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import yaml
 
@@ -241,9 +242,7 @@ class SplitParams:
         val = s.fraction("val_fraction")
         test = s.fraction("test_fraction")
         if val + test >= 1:
-            raise UserError(
-                f"split.val_fraction + split.test_fraction: must sum to less than 1, got {val + test:g}"
-            )
+            raise UserError(f"split.val_fraction + split.test_fraction: must sum to less than 1, got {val + test:g}")
         return cls(val_fraction=val, test_fraction=test, seed=s.integer("seed", minimum=0))
 
 

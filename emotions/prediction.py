@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import glob
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -61,9 +61,7 @@ class Predictor:
         """Class probabilities for preprocessed images of shape (N, size, size), in batches."""
         if not len(images):
             return np.zeros((0, len(self.meta.classes)), np.float32)
-        return np.concatenate(
-            [self._model.probabilities(images[i : i + BATCH_SIZE]) for i in range(0, len(images), BATCH_SIZE)]
-        )
+        return np.concatenate([self._model.probabilities(images[i : i + BATCH_SIZE]) for i in range(0, len(images), BATCH_SIZE)])
 
     def predict(self, inputs: Sequence[tuple[Path, str | None]]) -> list[Prediction]:
         """One result per image, or per face with face detection, in input order; failures included."""
@@ -94,7 +92,7 @@ class Predictor:
                 Prediction(
                     slot[0],
                     label=classes[int(np.argmax(row))],
-                    probabilities={name: float(p) for name, p in zip(classes, row)},
+                    probabilities={name: float(p) for name, p in zip(classes, row, strict=True)},
                     box=slot[1],
                 )
             )
@@ -118,7 +116,9 @@ def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Pa
             name += "_"
         used.add(name)
         target = out_dir / f"{name}.png"
-        write_png(target, annotate(image, [(f.box, f.label, f.probabilities[f.label]) for f in faces]))
+        write_png(
+            target, annotate(image, [(f.box, f.label, f.probabilities[f.label]) for f in faces if f.label and f.probabilities])
+        )
         written.append(target)
     return written
 
@@ -149,6 +149,7 @@ def as_csv(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
 def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
     """A table for people: one row per image (or face, with its box), the top emotion and every
     class's probability."""
+
     def name(p: Prediction) -> str:
         return p.path if p.box is None else f"{p.path} [{p.box[0]},{p.box[1]} {p.box[2]}x{p.box[3]}]"
 
@@ -156,12 +157,13 @@ def as_table(predictions: Sequence[Prediction], classes: Sequence[str]) -> str:
     label_width = max(len("emotion"), *(len(c) for c in classes))
     columns = [max(len(c), 6) for c in classes]
     lines = [
-        f"{'image':<{width}}  {'emotion':<{label_width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(classes, columns))
+        f"{'image':<{width}}  {'emotion':<{label_width}}  "
+        + "  ".join(f"{c:>{w}}" for c, w in zip(classes, columns, strict=True))
     ]
     for p in predictions:
         if p.probabilities is None:
             lines.append(f"{name(p):<{width}}  error: {p.error}")
             continue
-        cells = "  ".join(f"{p.probabilities[c]:>{w}.3f}" for c, w in zip(classes, columns))
+        cells = "  ".join(f"{p.probabilities[c]:>{w}.3f}" for c, w in zip(classes, columns, strict=True))
         lines.append(f"{name(p):<{width}}  {p.label:<{label_width}}  {cells}")
     return "\n".join(lines)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -87,13 +87,19 @@ def prepare(
             reasons[i] = item.crowd
     if options.dedupe:
         kept = sorted(inputs)
-        for i, why in zip(kept, hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept])):
+        for i, why in zip(
+            kept,
+            hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept]),
+            strict=True,
+        ):
             if why is not None:
                 reasons[i] = why
 
     rows = [
-        ManifestRow(_text(item.origin), item.label, _text(item.part), "skipped" if why else "used", ": ".join(filter(None, [why, detail])))
-        for item, why, detail in zip(seen, reasons, details)
+        ManifestRow(
+            _text(item.origin), item.label, _text(item.part), "skipped" if why else "used", ": ".join(filter(None, [why, detail]))
+        )
+        for item, why, detail in zip(seen, reasons, details, strict=True)
     ]
     used = [i for i, why in enumerate(reasons) if why is None]
     labels = [seen[i].label for i in used]
@@ -127,10 +133,14 @@ def _text(name: str) -> str:
 
 
 def _report(
-    seen: Sequence[RawImage], reasons: Sequence[str | None], roles: Sequence[str],
-    roles_by_name: dict[str, str], classes: Sequence[str],
+    seen: Sequence[RawImage],
+    reasons: Sequence[str | None],
+    roles: Sequence[str],
+    roles_by_name: dict[str, str],
+    classes: Sequence[str],
 ) -> dict[str, object]:
     """Class counts before and after each cleaning step, and per part at the end."""
+
     def counts(indices: Iterable[int]) -> dict[str, int]:
         tally = Counter(seen[i].label for i in indices)
         return {name: tally.get(name, 0) for name in classes}
@@ -143,9 +153,7 @@ def _report(
             continue
         alive = [i for i in alive if reasons[i] != step]
         steps.append({"step": f"after removing {step}", "removed": len(removed), "total": len(alive), "per_class": counts(alive)})
-    by_part = {
-        role or "all": counts(i for i in alive if roles[i] == role) for role in sorted(set(roles[i] for i in alive))
-    }
+    by_part = {role or "all": counts(i for i in alive if roles[i] == role) for role in sorted(set(roles[i] for i in alive))}
     return {"parts": roles_by_name, "steps": steps, "final_per_part": by_part}
 
 

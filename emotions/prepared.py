@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -51,8 +51,10 @@ def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
         if prepared.votes is not None:
             np.save(tmp / VOTES_FILE, prepared.votes)
         meta = {
-            "classes": list(prepared.classes), "extra_classes": list(prepared.extra_classes),
-            "image_size": prepared.image_size, "face_detect": prepared.face_detect,
+            "classes": list(prepared.classes),
+            "extra_classes": list(prepared.extra_classes),
+            "image_size": prepared.image_size,
+            "face_detect": prepared.face_detect,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for name, text in texts.items():

@@ -6,9 +6,10 @@ row by row."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -130,7 +131,8 @@ def _visible_files(folder: Path) -> list[Path]:
     """Every non-hidden file below ``folder``, sorted: determinism needs a stable order. Links come
     too, so that a broken one, or one to a folder (not followed), is reported rather than left out."""
     return sorted(
-        p for p in folder.rglob("*")
+        p
+        for p in folder.rglob("*")
         if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
@@ -153,9 +155,7 @@ def folder_layout(source: Path, spec: SourceSpec) -> dict[str, dict[str, list[Pa
         layout = {p.name: found for p in _subfolders(source) if (found := _class_folders(p, spec))}
     if not layout:
         names = ", ".join(p.name for p in _subfolders(source)) or "none"
-        raise UserError(
-            f"{source}: no class folders for data.classes {list(spec.classes)} (sub-folders found: {names})"
-        )
+        raise UserError(f"{source}: no class folders for data.classes {list(spec.classes)} (sub-folders found: {names})")
     for part, classes in layout.items():
         where = source / part if part else source
         missing = [c for c in spec.classes if c not in classes]

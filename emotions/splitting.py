@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -28,9 +28,7 @@ def _carve(
             chunks[part].append(members[start : start + take])
             start += take
         if start >= len(members):
-            raise UserError(
-                f"split: class {name!r} has {len(members)} images, too few for a train, validation and test part"
-            )
+            raise UserError(f"split: class {name!r} has {len(members)} images, too few for a train, validation and test part")
         chunks["train"].append(members[start:])
     return {part: np.sort(np.concatenate(c)) for part, c in chunks.items()}
 

@@ -11,8 +11,8 @@ always give byte-identical files.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -53,9 +53,18 @@ class _Canvas:
         """A stroke thickness in pixels for a thickness in face units."""
         return max(1, int(round(t * self.unit)))
 
-    def ellipse(self, u: float, v: float, ru: float, rv: float, color: float,
-                thickness: float = -1.0, angle: float = 0.0,
-                start: float = 0.0, end: float = 360.0) -> None:
+    def ellipse(
+        self,
+        u: float,
+        v: float,
+        ru: float,
+        rv: float,
+        color: float,
+        thickness: float = -1.0,
+        angle: float = 0.0,
+        start: float = 0.0,
+        end: float = 360.0,
+    ) -> None:
         """An ellipse (filled if thickness < 0) centred on (u, v) with half-axes (ru, rv)."""
         axes = (max(1, int(round(ru * self.unit))), max(1, int(round(rv * self.unit))))
         t = -1 if thickness < 0 else self.thick(thickness)
@@ -165,8 +174,7 @@ def _geometry(expression: str, rng: np.random.Generator) -> dict[str, float]:
     return g
 
 
-def _draw_eye(c: _Canvas, side: int, g: dict[str, float], eye_v: float,
-              skin: float, ink: float, white: float) -> None:
+def _draw_eye(c: _Canvas, side: int, g: dict[str, float], eye_v: float, skin: float, ink: float, white: float) -> None:
     """One eye at u = side * 0.38: a white, a pupil, an outline and the expression's lid."""
     eu = side * 0.38
     ew = g["eye_w"]
@@ -203,8 +211,7 @@ def _draw_brow(c: _Canvas, side: int, g: dict[str, float], eye_v: float, ink: fl
     c.polyline(_curve(inner_u, outer_u, inner_v, outer_v, -g["brow_arch"]), ink, g["brow_t"])
 
 
-def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
-                skin: float, ink: float, white: float, dark: float) -> None:
+def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float, skin: float, ink: float, white: float, dark: float) -> None:
     """The mouth: a curved line, an open smile with teeth, or a round 'O'."""
     w = g["mouth_w"]
     if g["mouth_round"]:
@@ -234,7 +241,7 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
     elif g["mouth_open"]:
         c.polygon(upper + lower[::-1], dark)
         if g["teeth"]:
-            teeth_lower = [(pu, min(pv + 0.07, lv)) for (pu, pv), (_, lv) in zip(upper, lower)]
+            teeth_lower = [(pu, min(pv + 0.07, lv)) for (pu, pv), (_, lv) in zip(upper, lower, strict=True)]
             c.polygon(upper + teeth_lower[::-1], white)
         c.polyline(upper + lower[::-1] + upper[:1], ink, 0.04)
     else:
@@ -245,8 +252,7 @@ def _draw_mouth(c: _Canvas, g: dict[str, float], mouth_v: float,
             c.polyline(_curve(cu, cu + side * 0.08, corner_v - 0.10, corner_v + 0.08, -0.03), ink, 0.03)
 
 
-def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float,
-                  skin: float) -> np.ndarray:
+def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float, skin: float) -> np.ndarray:
     """The whole face drawn upright and centred on a ``big`` x ``big`` canvas."""
     img = np.full((big, big), bg, dtype=np.float32)
     unit = big * rng.uniform(0.42, 0.46)
@@ -254,10 +260,10 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
     c = _Canvas(img, big / 2.0, big / 2.0 - 0.15 * unit, unit)
     head_v = rng.uniform(1.22, 1.36)  # head half-height / half-width
 
-    ink = max(0.0, skin - rng.uniform(110.0, 150.0))      # brows, lids, lip lines
-    dark = max(0.0, skin - rng.uniform(110.0, 160.0))    # inside of an open mouth
-    white = min(255.0, skin + rng.uniform(15.0, 50.0))   # eye whites, teeth
-    shade = skin - rng.uniform(25.0, 50.0)               # nose, ears, neck
+    ink = max(0.0, skin - rng.uniform(110.0, 150.0))  # brows, lids, lip lines
+    dark = max(0.0, skin - rng.uniform(110.0, 160.0))  # inside of an open mouth
+    white = min(255.0, skin + rng.uniform(15.0, 50.0))  # eye whites, teeth
+    shade = skin - rng.uniform(25.0, 50.0)  # nose, ears, neck
     hair = float(np.clip(rng.choice([rng.uniform(10, 60), rng.uniform(60, 140), rng.uniform(150, 230)]), 0, 255))
 
     # Neck and ears behind the head.
@@ -306,8 +312,10 @@ def _draw_upright(expression: str, rng: np.random.Generator, big: int, bg: float
     if g["moustache"]:
         top_v = (nose_v + mouth_v) / 2.0 - 0.02
         half = rng.uniform(0.28, 0.4)
-        c.polygon(_curve(-half, half, top_v + 0.06, top_v + 0.06, -0.10)
-                  + _curve(half, -half, top_v + 0.10, top_v + 0.10, -0.04), min(hair, skin - 70.0))
+        c.polygon(
+            _curve(-half, half, top_v + 0.06, top_v + 0.06, -0.10) + _curve(half, -half, top_v + 0.10, top_v + 0.10, -0.04),
+            min(hair, skin - 70.0),
+        )
     _draw_mouth(c, g, mouth_v, skin, ink, white, dark)
     return img
 
@@ -333,12 +341,11 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
     scale = rng.uniform(0.78, 1.22)
     squash = rng.uniform(0.9, 1.0)
     shift = rng.uniform(-0.055, 0.055, size=2) * big
-    m = cv2.getRotationMatrix2D((big / 2.0, big / 2.0), angle, scale)
+    m = cv2.getRotationMatrix2D((big / 2.0, big / 2.0), angle, scale).astype(np.float64)
     m[:, 0] *= squash
     centre = np.array([big / 2.0, big / 2.0])
     m[:, 2] = centre - m[:, :2] @ centre + shift
-    img = cv2.warpAffine(img, m, (big, big), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=float(bg))
+    img = cv2.warpAffine(img, m, (big, big), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=float(bg))
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
 
     # Lighting: contrast, brightness and a linear gradient in a random direction.
@@ -360,12 +367,15 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
 
 def _unsupported_message(name: str) -> str:
     """One line naming the unsupported expression and listing the supported ones."""
-    return (f"sample.classes: the sample generator cannot draw {name!r} "
-            f"(it draws: {', '.join(EXPRESSIONS)}); point data.source at your own images instead")
+    return (
+        f"sample.classes: the sample generator cannot draw {name!r} "
+        f"(it draws: {', '.join(EXPRESSIONS)}); point data.source at your own images instead"
+    )
 
 
-def write_sample(out_dir: Path, classes: Sequence[str], per_class: int, new_per_class: int,
-                 seed: int, size: int = 64) -> dict[str, int]:
+def write_sample(
+    out_dir: Path, classes: Sequence[str], per_class: int, new_per_class: int, seed: int, size: int = 64
+) -> dict[str, int]:
     """Write a synthetic sample so the pipeline can run without a download; return the count per class.
 
     Training faces go to ``out_dir/faces/<class>/<class>_<NNNN>.png`` and unseen images for

@@ -13,9 +13,9 @@ import cv2
 import keras
 import numpy as np
 import tensorflow as tf
-from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
+from dvclive import Live
 from emotions import votes
 from emotions.augment import Augmentation, Batches, balanced_class_weights
 from emotions.errors import UserError
@@ -42,7 +42,7 @@ class SparseCrossentropy(keras.losses.Loss):
         super().__init__(name="sparse_categorical_crossentropy")
         self.num_classes, self.smoothing = num_classes, smoothing
 
-    def call(self, y_true, y_pred):  # type: ignore[override]
+    def call(self, y_true, y_pred):
         one_hot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), self.num_classes)
         return keras.losses.categorical_crossentropy(one_hot, y_pred, label_smoothing=self.smoothing)
 
@@ -52,7 +52,7 @@ def kept_accuracy(kept: int) -> keras.metrics.Metric:
     its class tops the predicted classes' outputs (extra classes' outputs ignored); a face of an
     extra class, when its class tops them all. Plain accuracy when there are no extra classes."""
 
-    def accuracy(y_true, y_pred):  # type: ignore[no-untyped-def]
+    def accuracy(y_true, y_pred):
         if len(y_true.shape) == 2 and y_true.shape[-1] == y_pred.shape[-1]:  # rows of class probabilities
             y_true = keras.ops.argmax(y_true, axis=-1)
         labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
@@ -116,10 +116,14 @@ def _callbacks(p: TrainParams, live: Live, full_size: bool) -> list[keras.callba
     if not full_size:
         return callbacks
     if p.lr_schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=PLATEAU_PATIENCE, min_lr=1e-5))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=PLATEAU_PATIENCE, min_lr=1e-5)
+        )
     if p.early_stopping:
         callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=p.early_stopping, restore_best_weights=True)
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", mode="max", patience=p.early_stopping, restore_best_weights=True
+            )
         )
     return callbacks
 
@@ -191,7 +195,7 @@ def train(
         )
         started, epochs = time.perf_counter(), 0
         with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
-            for (size, first, end), phase_batches in zip(phases, batches):
+            for (size, first, end), phase_batches in zip(phases, batches, strict=True):
                 if len(phases) > 1:
                     print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
                 history = model.fit(

@@ -68,7 +68,7 @@ def answer_columns(classes: Sequence[str], canonical: Callable[[str], str | None
     columns = np.full(len(classes), -1, dtype=np.int64)
     for column, answer in enumerate(FERPLUS_ANSWERS[:NOT_A_FACE]):
         name = canonical(answer)
-        if name in classes:
+        if name is not None and name in classes:
             columns[list(classes).index(name)] = column
     return columns
 

@@ -1,10 +1,10 @@
 """Stage evaluate: score the trained model on the held-out test part.
 
-    python -m stages.evaluate                     the stage: writes reports/ (metrics, report, plots)
-    python -m stages.evaluate --data PATH [--json]  score any labelled set (class folders or a FER-2013
-                                                  CSV) with the same report; writes nothing
-    python -m stages.evaluate --set NAME          the evaluate_set stage: score the extra test set
-                                                  evaluate.sets.NAME into reports/sets/NAME.json
+python -m stages.evaluate                     the stage: writes reports/ (metrics, report, plots)
+python -m stages.evaluate --data PATH [--json]  score any labelled set (class folders or a FER-2013
+                                              CSV) with the same report; writes nothing
+python -m stages.evaluate --set NAME          the evaluate_set stage: score the extra test set
+                                              evaluate.sets.NAME into reports/sets/NAME.json
 """
 
 from __future__ import annotations
@@ -63,9 +63,7 @@ def main() -> None:
     else:
         prepared = store.load(args.prepared)
         if predictor.meta.classes != prepared.classes:
-            raise UserError(
-                f"{args.model_dir}: model classes {predictor.meta.classes} differ from the data's {prepared.classes}"
-            )
+            raise UserError(f"{args.model_dir}: model classes {predictor.meta.classes} differ from the data's {prepared.classes}")
         test = splitting.load(args.split)["test"]
         images, labels = prepared.images[test], prepared.labels[test]
         votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
@@ -85,8 +83,8 @@ def main() -> None:
         f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "
         f"({len(labels) / seconds:.0f} images/s)"
     )
-    if "crowd" in metrics:
-        crowd = metrics["crowd"]
+    crowd = metrics.get("crowd")
+    if isinstance(crowd, dict):
         print(f"evaluate: against the crowd's majority: accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}")
 
 

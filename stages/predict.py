@@ -1,8 +1,8 @@
 """Stage and command predict: the probability of each emotion, and the most likely one, for new images.
 
-    python -m stages.predict PATH...            a table on the terminal
-    python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
-    python -m stages.predict data/new --out reports/predictions.csv   (the DVC stage)
+python -m stages.predict PATH...            a table on the terminal
+python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
+python -m stages.predict data/new --out reports/predictions.csv   (the DVC stage)
 """
 
 from __future__ import annotations

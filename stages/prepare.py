@@ -39,7 +39,8 @@ def main() -> None:
     print(
         f"prepare: {len(rows)} read in {time.perf_counter() - started:.1f} s; "
         f"{len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in {args.out}, "
-        f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, counts in {args.out / preparation.REPORT_FILE})"
+        f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, "
+        f"counts in {args.out / preparation.REPORT_FILE})"
     )
 
 

@@ -18,7 +18,9 @@ def main() -> None:
     p = params.load(params.SampleParams)
     with atomic_dir(args.out) as tmp:
         counts = write_sample(tmp, p.classes, p.per_class, p.new_per_class, p.seed, p.image_size)
-    print(f"sample: {sum(counts.values())} faces in {args.out}/faces, {p.new_per_class * len(p.classes)} unseen in {args.out}/new")
+    print(
+        f"sample: {sum(counts.values())} faces in {args.out}/faces, {p.new_per_class * len(p.classes)} unseen in {args.out}/new"
+    )
 
 
 if __name__ == "__main__":

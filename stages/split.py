@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emotions import prepared as store, params, splitting
+from emotions import params, splitting
+from emotions import prepared as store
 from emotions.errors import run_cli
 
 

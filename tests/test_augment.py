@@ -20,9 +20,9 @@ def test_no_augmentation_is_the_identity() -> None:
 def test_flip_only_mirrors_some_images() -> None:
     x = images(64)
     out = augment(x, np.random.default_rng(1), Augmentation(True, 0, 0, 0, 0, 0))
-    mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, x)]
-    unchanged = [np.allclose(o, i, atol=1e-6) for o, i in zip(out, x)]
-    assert all(m or u for m, u in zip(mirrored, unchanged))
+    mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, x, strict=True)]
+    unchanged = [np.allclose(o, i, atol=1e-6) for o, i in zip(out, x, strict=True)]
+    assert all(m or u for m, u in zip(mirrored, unchanged, strict=True))
     assert 10 < sum(mirrored) < 54
 
 

@@ -4,15 +4,21 @@ import csv
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-import cv2
-
 from emotions import evaluation as evaluation_module
 from emotions.evaluation import (
-    CONFUSION_FILE, CONFUSION_PNG, MARKDOWN_FILE, METRICS_FILE, MISTAKES_PNG, PER_CLASS_FILE, REPORT_FILE,
-    Evaluation, write_reports,
+    CONFUSION_FILE,
+    CONFUSION_PNG,
+    MARKDOWN_FILE,
+    METRICS_FILE,
+    MISTAKES_PNG,
+    PER_CLASS_FILE,
+    REPORT_FILE,
+    Evaluation,
+    write_reports,
 )
 
 CLASSES = ("angry", "happy", "sad")

@@ -14,7 +14,6 @@ from emotions import imaging
 from emotions.imaging import BadImage, crop, detect_faces, header_size, model_inputs, preprocess, read_gray
 from tests.conftest import ROOT, drawn_face, shape_image, write_image
 
-
 # Peak memory of a child process, as Python code: its address space's high-water mark (VmHWM), not
 # getrusage's ru_maxrss, which a child inherits from the test process it was forked from.
 PEAK_MB = "int(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')).split()[1]) // 1024"
@@ -23,6 +22,7 @@ PEAK_MB = "int(next(line for line in open('/proc/self/status') if line.startswit
 def plain_png(path: Path, width: int, height: int) -> Path:
     """A black 8-bit grayscale PNG of any size, written a band of rows at a time: a few MB on disk for
     hundreds of MB of pixels, and never whole in this process's memory."""
+
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 

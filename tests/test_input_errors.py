@@ -19,6 +19,8 @@ from tests.test_imaging import plain_png
 from tests.test_pipeline_dvc import ENV, dvc, run
 from tests.test_stages import assert_user_error, stage, with_params
 
+pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+
 
 def test_sample_errors_name_sample_classes(project_dir: Path) -> None:
     with_params(project_dir, **{"sample.classes": ["angry", "disgust"]})
@@ -99,7 +101,11 @@ def test_prepare_lists_a_file_name_that_is_not_utf8(project_dir: Path) -> None:
 
 
 def test_prepare_reads_a_csv_with_a_bom_bad_rows_and_trailing_blank_lines(project_dir: Path) -> None:
-    rows = [f"{e},{' '.join([str(30 + 50 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PrivateTest")) for e in (0, 3, 4)]
+    rows = [
+        f"{e},{' '.join([str(30 + 50 * k + e)] * 2300 + [str(k)] * 4)},{part}"
+        for k, part in enumerate(("Training", "PrivateTest"))
+        for e in (0, 3, 4)
+    ]
     text = "\n".join(["emotion,pixels,Usage", *rows[:3], "3,1 2 \xff,Training", "7," + rows[0][2:], *rows[3:], "", "", ""])
     (project_dir / "fer.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("latin-1"))
     with_params(project_dir, **{"prepare.min_std": 0})  # the rows are almost uniform

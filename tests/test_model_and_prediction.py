@@ -17,6 +17,8 @@ from emotions import bundle, params, preparation, splitting
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
 from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, spec, write_image
 
+pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+
 META = bundle.ModelMeta(CLASSES, 16, face_detect=False)
 
 
@@ -96,7 +98,6 @@ def test_a_failed_export_check_keeps_the_previous_model_whole(
     assert [p.name for p in tmp_path.iterdir()] == ["models"]  # no temporary folder left
 
 
-
 def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> None:
     """tf2onnx numbers the nodes and constants it adds from a counter that moves on from run to run,
     and picks among equal constants differently: the file's bytes must not change with that."""
@@ -124,7 +125,8 @@ def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> 
 
 
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
-    code = "import sys, stages.predict; print(sorted(m for m in ('tensorflow', 'keras', 'sklearn', 'dvc', 'dvclive') if m in sys.modules))"
+    heavy = "('tensorflow', 'keras', 'sklearn', 'dvc', 'dvclive')"
+    code = f"import sys, stages.predict; print(sorted(m for m in {heavy} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -148,8 +150,13 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     model = build_model(16, 3, p)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 2 and kinds.count("BatchNormalization") == 3 and "GlobalAveragePooling2D" in kinds
-    deeper = build_model(16, 3, params.load(params.ModelParams, {
-        **TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg", "vgg_convs": [1, 3, 2]}}))
+    deeper = build_model(
+        16,
+        3,
+        params.load(
+            params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg", "vgg_convs": [1, 3, 2]}}
+        ),
+    )
     filters = [layer.filters for layer in deeper.layers if isinstance(layer, keras.layers.Conv2D)]
     assert filters == [4, 8, 8, 8, 16, 16]  # convs per block as listed, filters doubling per block
     assert [type(layer).__name__ for layer in deeper.layers].count("MaxPooling2D") == 3
@@ -176,12 +183,18 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     ("changes", "message"),
     [
         ({"model.tta_shift": 8}, "model.tta_shift: must be less than half the image size (16), got 8"),
-        ({"train.low_res_size": 8, "train.low_res_epochs": 1},
-         "train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)"),
-        ({"model.architecture": "vgg", "train.low_res_size": 16, "train.low_res_epochs": 1},
-         "train.low_res_size: must be from 2**len(model.vgg_convs) (4) to less than the image size (16), got 16"),
-        ({"model.architecture": "vgg", "model.vgg_convs": [1, 1, 2], "train.low_res_size": 4, "train.low_res_epochs": 1},
-         "train.low_res_size: must be from 2**len(model.vgg_convs) (8) to less than the image size (16), got 4"),
+        (
+            {"train.low_res_size": 8, "train.low_res_epochs": 1},
+            "train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)",
+        ),
+        (
+            {"model.architecture": "vgg", "train.low_res_size": 16, "train.low_res_epochs": 1},
+            "train.low_res_size: must be from 2**len(model.vgg_convs) (4) to less than the image size (16), got 16",
+        ),
+        (
+            {"model.architecture": "vgg", "model.vgg_convs": [1, 1, 2], "train.low_res_size": 4, "train.low_res_epochs": 1},
+            "train.low_res_size: must be from 2**len(model.vgg_convs) (8) to less than the image size (16), got 4",
+        ),
     ],
 )
 def test_options_that_do_not_fit_the_image_size_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
@@ -221,17 +234,25 @@ def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkey
     monkeypatch.setattr(training, "Batches", Recording)
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
-    options = tiny_training(**{
-        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 3, "train.augment": True,
-        "train.low_res_size": 8, "train.low_res_epochs": 2, "train.lr_schedule": "cosine", "train.precision": "mixed",
-    })
+    options = tiny_training(
+        **{
+            "model.architecture": "vgg",
+            "model.tta_flip": True,
+            "train.epochs": 3,
+            "train.augment": True,
+            "train.low_res_size": 8,
+            "train.low_res_epochs": 2,
+            "train.lr_schedule": "cosine",
+            "train.precision": "mixed",
+        }
+    )
     models = [training.train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
     assert sizes == [(8, 0), (16, 2)] * 2
     assert models[0].input_shape == (None, 16, 16, 1)  # saved for the full size
     for split_name in ("train", "eval"):
         rows = (tmp_path / "live0" / "plots" / "metrics" / split_name / "accuracy.tsv").read_text().splitlines()
         assert [row.split("\t")[0] for row in rows[1:]] == ["0", "1", "2"]  # one step per epoch, across both phases
-    for a, b in zip(*(m.get_weights() for m in models)):
+    for a, b in zip(*(m.get_weights() for m in models), strict=True):
         np.testing.assert_array_equal(a, b)
     assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
@@ -242,10 +263,18 @@ def test_every_training_option_runs(tmp_path: Path) -> None:
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     for schedule in ("plateau", "cosine"):
-        options = tiny_training(**{
-            "model.architecture": "vgg", "model.tta_flip": True, "model.tta_shift": 1, "train.epochs": 3, "train.augment": True,
-            "train.class_weights": True, "train.early_stopping": 1, "train.lr_schedule": schedule,
-        })
+        options = tiny_training(
+            **{
+                "model.architecture": "vgg",
+                "model.tta_flip": True,
+                "model.tta_shift": 1,
+                "train.epochs": 3,
+                "train.augment": True,
+                "train.class_weights": True,
+                "train.early_stopping": 1,
+                "train.lr_schedule": schedule,
+            }
+        )
         model = train(prepared, split, *options, tmp_path / schedule)
         assert model.name.endswith("_tta") and model.output_shape == (None, 3)
         steps = (tmp_path / schedule / "plots" / "metrics" / "eval" / "accuracy.tsv").read_text().splitlines()
@@ -284,10 +313,17 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
-    options = tiny_training(**{
-        "model.architecture": "vgg", "model.tta_flip": True, "train.epochs": 2, "train.precision": "mixed",
-        "train.label_smoothing": 0.1, "train.weight_decay": 1e-4, "train.lr_schedule": "cosine",
-    })
+    options = tiny_training(
+        **{
+            "model.architecture": "vgg",
+            "model.tta_flip": True,
+            "train.epochs": 2,
+            "train.precision": "mixed",
+            "train.label_smoothing": 0.1,
+            "train.weight_decay": 1e-4,
+            "train.lr_schedule": "cosine",
+        }
+    )
     models = [train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
     assert keras.mixed_precision.global_policy().name == "float32"  # restored for whatever runs next
     network = next(layer for layer in models[0].layers if isinstance(layer, keras.Model))
@@ -295,7 +331,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     assert models[0].name.endswith("_tta")
     rows = (tmp_path / "live0" / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
     assert len(rows) == 1 + 2 and all(np.isfinite(float(row.split("\t")[-1])) for row in rows[1:])
-    for a, b in zip(*(m.get_weights() for m in models)):
+    for a, b in zip(*(m.get_weights() for m in models), strict=True):
         np.testing.assert_array_equal(a, b)  # bfloat16 runs repeat too
     assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
 
@@ -325,7 +361,9 @@ def test_bad_items_are_reported_and_the_rest_predicted(model_dir: Path, tmp_path
     (tmp_path / "in" / "bad.jpg").write_bytes(b"\xff\xd8\xff cut")
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "empty").mkdir()
-    inputs = expand_inputs([str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "empty"), str(tmp_path / "notes.txt")])
+    inputs = expand_inputs(
+        [str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "empty"), str(tmp_path / "notes.txt")]
+    )
     predictions = Predictor(model_dir).predict(inputs)
     assert [(Path(p.path).name, p.error) for p in predictions] == [
         ("bad.jpg", "truncated JPEG"),
@@ -354,7 +392,8 @@ def test_predict_command_json(model_dir: Path, tmp_path: Path) -> None:
     image = write_image(tmp_path / "face.png", shape_image(1, seed=5))
     result = subprocess.run(
         [sys.executable, "-m", "stages.predict", str(image), "--json", "--model-dir", str(model_dir)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     [row] = json.loads(result.stdout)
@@ -366,7 +405,8 @@ def test_predict_command_json(model_dir: Path, tmp_path: Path) -> None:
 def test_predict_command_fails_only_when_nothing_was_predicted(model_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stages.predict", str(tmp_path / "none.png"), "--model-dir", str(model_dir)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     assert "no such file or folder" in result.stderr and "Traceback" not in result.stderr
@@ -379,7 +419,7 @@ def test_same_seed_same_weights(tmp_path: Path, model_dir: Path) -> None:
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     again = train(prepared, split, *tiny_training(), tmp_path / "live")
     first = bundle.load_keras(model_dir)
-    for a, b in zip(first.get_weights(), again.get_weights()):
+    for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -402,9 +442,12 @@ def test_evaluate_scores_any_labelled_set_and_writes_nothing(model_dir: Path, pr
 def test_evaluate_data_that_is_missing_is_named(model_dir: Path, project_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stages.evaluate", "--data", "nowhere", "--model-dir", str(model_dir)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
-    assert result.returncode == 2 and result.stderr.strip() == "error: nowhere: raw data not found (set data.source in params.yaml)"
+    assert (
+        result.returncode == 2 and result.stderr.strip() == "error: nowhere: raw data not found (set data.source in params.yaml)"
+    )
 
 
 @pytest.fixture
@@ -422,9 +465,19 @@ def test_every_face_in_a_photo_gets_a_box_and_an_annotated_copy(face_model_dir: 
     photo = write_image(tmp_path / "photos" / "two.png", cv2.cvtColor(two, cv2.COLOR_GRAY2BGR))
     empty = write_image(tmp_path / "photos" / "wall.png", np.full((120, 160), 90, np.uint8))
     result = subprocess.run(
-        [sys.executable, "-m", "stages.predict", str(tmp_path / "photos"), "--json",
-         "--model-dir", str(face_model_dir), "--annotate", str(tmp_path / "annotated")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "stages.predict",
+            str(tmp_path / "photos"),
+            "--json",
+            "--model-dir",
+            str(face_model_dir),
+            "--annotate",
+            str(tmp_path / "annotated"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
@@ -518,7 +571,9 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
     answers = model.predict(prepared.images[split["train"]][..., np.newaxis], verbose=0).argmax(axis=1)
     assert (answers == 0).mean() > 0.9
     val_accuracy = json.loads((tmp_path / "live" / "metrics.json").read_text())["eval"]["accuracy"]
-    assert val_accuracy == pytest.approx((prepared.labels[split["val"]] == 0).mean(), abs=1e-4)  # against the labels (logged rounded)
+    assert val_accuracy == pytest.approx(
+        (prepared.labels[split["val"]] == 0).mean(), abs=1e-4
+    )  # against the labels (logged rounded)
 
 
 def test_crowd_targets_need_votes(tmp_path: Path) -> None:

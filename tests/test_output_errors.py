@@ -18,6 +18,8 @@ from onnx import TensorProto, helper, numpy_helper
 from emotions.errors import run_cli
 from tests.conftest import CLASSES, shape_image, write_image
 
+pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+
 SIZE = 16
 RETRAIN = "(run `dvc repro` to retrain)"
 
@@ -71,13 +73,17 @@ def test_the_stand_in_model_predicts(models: Path, image: Path, tmp_path: Path) 
 def test_out_file_under_a_regular_file(models: Path, image: Path, tmp_path: Path) -> None:
     (tmp_path / "plain").write_text("a file, not a folder")
     target = tmp_path / "plain" / "predictions.csv"
-    assert_one_error_line(predict(image, "--model-dir", models, "--out", target), f"{target}: cannot write (part of its folder path is a file)")
+    assert_one_error_line(
+        predict(image, "--model-dir", models, "--out", target), f"{target}: cannot write (part of its folder path is a file)"
+    )
 
 
 def test_annotate_folder_under_a_regular_file(models: Path, image: Path, tmp_path: Path) -> None:
     (tmp_path / "plain").write_text("a file, not a folder")
     result = predict(image, "--model-dir", models, "--annotate", tmp_path / "plain" / "annotated")
-    assert_one_error_line(result, f"{tmp_path / 'plain' / 'annotated' / 'face.png'}: cannot write (part of its folder path is a file)")
+    assert_one_error_line(
+        result, f"{tmp_path / 'plain' / 'annotated' / 'face.png'}: cannot write (part of its folder path is a file)"
+    )
 
 
 def test_a_full_disk_keeps_the_previous_output(
@@ -136,7 +142,9 @@ def test_a_reader_that_stops_early_ends_predict_quietly(models: Path, image: Pat
     """`python -m stages.predict FOLDER | head`: the pipe closes before predict writes its table."""
     process = subprocess.Popen(
         [sys.executable, "-m", "stages.predict", str(image), "--model-dir", str(models)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()

@@ -26,9 +26,21 @@ def load_with(section: type, change: dict | None = None, remove: str | None = No
 def test_valid_sections_become_typed_frozen_objects() -> None:
     train = load_with(params.TrainParams)
     assert train == params.TrainParams(
-        epochs=1, batch_size=8, learning_rate=0.01, seed=0,
-        augment=False, class_weights=False, early_stopping=0, lr_schedule="constant",
-        weight_decay=0.0, label_smoothing=0.0, precision="float32", onednn="auto", target="label", low_res_size=0, low_res_epochs=0,
+        epochs=1,
+        batch_size=8,
+        learning_rate=0.01,
+        seed=0,
+        augment=False,
+        class_weights=False,
+        early_stopping=0,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        label_smoothing=0.0,
+        precision="float32",
+        onednn="auto",
+        target="label",
+        low_res_size=0,
+        low_res_epochs=0,
     )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]
@@ -53,10 +65,22 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.ModelParams, {"model.dropout": 1.0}, "model.dropout: must be a number in [0, 1)"),
         (params.TrainParams, {"train.epoch": 3}, "train.epoch: unknown key in params.yaml"),
         (params.DataParams, {"data.format": "parquet"}, "data.format: must be one of auto, folders, csv"),
-        (params.DataParams, {"data.aliases": {"joy": "joyful"}}, "data.aliases: maps onto 'joyful', which is not in data.classes or data.extra_classes"),
+        (
+            params.DataParams,
+            {"data.aliases": {"joy": "joyful"}},
+            "data.aliases: maps onto 'joyful', which is not in data.classes or data.extra_classes",
+        ),
         (params.DataParams, {"data.extra_classes": ["fear", "happy"]}, "data.extra_classes: 'happy' is in data.classes already"),
-        (params.DataParams, {"data.extra_classes": "fear"}, "data.extra_classes: must be a list of at least 0 class names, got 'fear'"),
-        (params.DataParams, {"data.classes": ["Sad", "happy", "sad"]}, "data.classes: duplicate class name 'sad' (the same as 'Sad': case does not matter)"),
+        (
+            params.DataParams,
+            {"data.extra_classes": "fear"},
+            "data.extra_classes: must be a list of at least 0 class names, got 'fear'",
+        ),
+        (
+            params.DataParams,
+            {"data.classes": ["Sad", "happy", "sad"]},
+            "data.classes: duplicate class name 'sad' (the same as 'Sad': case does not matter)",
+        ),
         (params.TrainParams, {"train.lr_schedule": "step"}, "train.lr_schedule: must be one of constant, plateau, cosine"),
         (params.TrainParams, {"train.early_stopping": -1}, "train.early_stopping: must be an integer >= 0"),
         (params.TrainParams, {"train.weight_decay": -0.1}, "train.weight_decay: must be a number >= 0"),
@@ -64,12 +88,32 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.TrainParams, {"train.precision": "bf16"}, "train.precision: must be one of auto, float32, mixed, got 'bf16'"),
         (params.TrainParams, {"train.onednn": "yes"}, "train.onednn: must be auto, true or false, got 'yes'"),
         (params.TrainParams, {"train.low_res_size": -8}, "train.low_res_size: must be an integer >= 0, got -8"),
-        (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2) when train.low_res_size is set, got 0"),
-        (params.TrainParams, {"train.low_res_size": 8, "train.epochs": 3, "train.low_res_epochs": 3}, "train.low_res_epochs: must be from 1 to train.epochs - 1 (2)"),
+        (
+            params.TrainParams,
+            {"train.low_res_size": 8, "train.epochs": 3},
+            "train.low_res_epochs: must be from 1 to train.epochs - 1 (2) when train.low_res_size is set, got 0",
+        ),
+        (
+            params.TrainParams,
+            {"train.low_res_size": 8, "train.epochs": 3, "train.low_res_epochs": 3},
+            "train.low_res_epochs: must be from 1 to train.epochs - 1 (2)",
+        ),
         (params.ModelParams, {"model.architecture": "resnet"}, "model.architecture: must be one of reference, vgg"),
-        (params.ModelParams, {"model.vgg_convs": 3}, "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got 3"),
-        (params.ModelParams, {"model.vgg_convs": []}, "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got []"),
-        (params.ModelParams, {"model.vgg_convs": [1, 0]}, "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got [1, 0]"),
+        (
+            params.ModelParams,
+            {"model.vgg_convs": 3},
+            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got 3",
+        ),
+        (
+            params.ModelParams,
+            {"model.vgg_convs": []},
+            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got []",
+        ),
+        (
+            params.ModelParams,
+            {"model.vgg_convs": [1, 0]},
+            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got [1, 0]",
+        ),
         (params.ModelParams, {"model.vgg_convs": [1, True]}, "model.vgg_convs: must be a list of 1 to 5 integers"),
         (params.ModelParams, {"model.vgg_convs": [1] * 6}, "model.vgg_convs: must be a list of 1 to 5 integers"),
         (params.AugmentParams, {"augment.shift": 1.5}, "augment.shift: must be a number in [0, 1)"),

@@ -10,14 +10,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import pytest
 import yaml
 
 from tests.conftest import ROOT, make_dataset, shape_image, write_image
+
+pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 
 ALL_STAGES = {"sample", "prepare", "split", "train", "evaluate", "predict"}
 TINY = {
@@ -29,8 +31,10 @@ TINY = {
 ENV = {
     **os.environ,
     "DVC_NO_ANALYTICS": "1",
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
 }
 
 
@@ -42,9 +46,7 @@ def run(repo: Path, *args: str, timeout: float = 600) -> str:
     """
     with tempfile.TemporaryFile("w+") as log:
         try:
-            result = subprocess.run(
-                args, cwd=repo, env=ENV, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
-            )
+            result = subprocess.run(args, cwd=repo, env=ENV, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
         except subprocess.TimeoutExpired:
             log.seek(0)
             pytest.fail(f"{' '.join(args)} did not finish in {timeout:.0f} s:\n{log.read()}")
@@ -134,6 +136,7 @@ def test_extra_test_sets_are_scored_by_the_pipeline_and_listed_in_metrics(clean:
     extra = next(iter(metrics.values()))["data"]["reports/sets/extra faces.json"]["data"]
     assert 0 <= extra["accuracy"] <= 1 and 0 <= extra["macro_f1"] <= 1 and extra["test_images"] == 12
     assert set(extra["per_class"]) == {"angry", "happy", "sad"}
+
 
 def test_train_param_reruns_train_evaluate_predict_only(clean: Path) -> None:
     edit_params(clean, **{"train.epochs": 2})

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import prepared as store
 from emotions import preparation
+from emotions import prepared as store
 from emotions.errors import UserError
 from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
 from tests.test_imaging import PEAK_MB
@@ -37,7 +37,10 @@ def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
         "broken.png": "unreadable: not a readable image",
     }
     assert report["steps"][1] == {
-        "step": "after removing unreadable", "removed": 2, "total": 18, "per_class": {"angry": 6, "happy": 6, "sad": 6},
+        "step": "after removing unreadable",
+        "removed": 2,
+        "total": 18,
+        "per_class": {"angry": 6, "happy": 6, "sad": 6},
     }
 
 
@@ -61,7 +64,9 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
     write_image(root / "happy" / "zcopy.png", shape_image(1, seed=3))  # duplicate of happy_3, same label
     write_image(root / "sad" / "mislabelled.png", shape_image(0, seed=2))  # angry_2's pixels, labelled sad
     prepared, rows, report = prepare_source(tmp_path / "src", min_std=2.0, dedupe=True)
-    reasons = {f"{Path(r.path).parent.parent.name}/{Path(r.path).parent.name}/{Path(r.path).name}": r.reason for r in rows if r.reason}
+    reasons = {
+        f"{Path(r.path).parent.parent.name}/{Path(r.path).parent.name}/{Path(r.path).name}": r.reason for r in rows if r.reason
+    }
     assert reasons == {
         "train/happy/blank.png": "near-blank",
         "train/happy/zcopy.png": "duplicate",
@@ -72,8 +77,11 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
     assert report["parts"] == {"train": "train", "test": "test"}
     assert report["final_per_part"] == {"test": {"angry": 2, "happy": 2, "sad": 2}, "train": {"angry": 1, "happy": 2, "sad": 2}}
     assert [s["step"] for s in report["steps"]] == [
-        "read", "after removing near-blank", "after removing duplicate",
-        "after removing conflicting labels", "after removing also in a held-out part",
+        "read",
+        "after removing near-blank",
+        "after removing duplicate",
+        "after removing conflicting labels",
+        "after removing also in a held-out part",
     ]
     assert sorted(prepared.parts.tolist()).count("test") == 6
 
@@ -95,7 +103,12 @@ def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None
     assert len(prepared.labels) == 3 and prepared.face_detect
     assert {Path(r.path).name for r in rows if r.status == "used"} == {"photo.png"}
     assert {r.reason for r in rows if r.status == "skipped"} == {"no face found"}  # the shapes are not faces
-    assert report["steps"][-1] == {"step": "after removing no face found", "removed": 18, "total": 3, "per_class": {c: 1 for c in CLASSES}}
+    assert report["steps"][-1] == {
+        "step": "after removing no face found",
+        "removed": 18,
+        "total": 3,
+        "per_class": {c: 1 for c in CLASSES},
+    }
 
 
 def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
@@ -121,7 +134,11 @@ def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
 
 
 def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
-    rows = [f"{e},{' '.join([str(40 + 60 * k + e)] * 2300 + [str(k)] * 4)},{part}" for k, part in enumerate(("Training", "PublicTest")) for e in (0, 3, 4)]
+    rows = [
+        f"{e},{' '.join([str(40 + 60 * k + e)] * 2300 + [str(k)] * 4)},{part}"
+        for k, part in enumerate(("Training", "PublicTest"))
+        for e in (0, 3, 4)
+    ]
     path = tmp_path / "fer.csv"
     path.write_text("\n".join(["emotion,pixels,Usage", *rows, "x,1 2,", "3,1 2 3", "", ""]) + "\n")
     prepared, manifest, report = prepare_source(path)

@@ -89,7 +89,9 @@ def test_missing_class_folder_is_named(raw_dataset: Path) -> None:
 
 def test_no_class_folder_at_all_lists_what_is_there(tmp_path: Path) -> None:
     (tmp_path / "raw" / "cats").mkdir(parents=True)
-    with pytest.raises(UserError, match=r"raw: no class folders for data.classes \['angry', 'happy', 'sad'\] \(sub-folders found: cats\)"):
+    with pytest.raises(
+        UserError, match=r"raw: no class folders for data.classes \['angry', 'happy', 'sad'\] \(sub-folders found: cats\)"
+    ):
         list(read_source(tmp_path / "raw", spec()))
 
 
@@ -101,14 +103,17 @@ def test_empty_class_folder_is_named(raw_dataset: Path) -> None:
 
 
 def test_csv_is_read_with_codes_parts_and_bad_rows(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "fer.csv", [
-        (0, pixels(10), "Training"),
-        (1, pixels(20), "Training"),  # disgust: not a class we use
-        (3, pixels(30), "PublicTest"),
-        (4, pixels(40), "PrivateTest"),
-        (4, "1 2 3", "Training"),
-        (3, "1 2 x", "Training"),
-    ])
+    path = write_csv(
+        tmp_path / "fer.csv",
+        [
+            (0, pixels(10), "Training"),
+            (1, pixels(20), "Training"),  # disgust: not a class we use
+            (3, pixels(30), "PublicTest"),
+            (4, pixels(40), "PrivateTest"),
+            (4, "1 2 3", "Training"),
+            (3, "1 2 x", "Training"),
+        ],
+    )
     items = list(read_source(path, spec()))
     assert [(i.label, i.part, i.error) for i in items] == [
         ("angry", "Training", None),
@@ -133,9 +138,10 @@ def test_csv_bad_rows_are_listed_with_their_line_and_never_stop_the_rest(tmp_pat
         b"9," + pixels(9).encode() + b",Training",
         b"-1," + pixels(9).encode() + b",Training",
         good[1],
-        b"3,\"" + b"1 " * 100_000 + b"\",Training",  # one giant field
+        b'3,"' + b"1 " * 100_000 + b'",Training',  # one giant field
         good[2],
-        b"", b"",  # blank lines at the end
+        b"",
+        b"",  # blank lines at the end
     ]
     path = tmp_path / "fer.csv"
     path.write_bytes(b"\n".join(lines))

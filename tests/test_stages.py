@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import TINY_PARAMS, make_dataset, write_params
 
+pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+
 
 def stage(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", f"stages.{name}", *args], capture_output=True, text=True)
@@ -122,9 +124,15 @@ def test_mixed_precision_training_turns_onednn_on_and_repeats(project_dir: Path)
     """bfloat16 kernels on CPU come from oneDNN: forced mixed precision must switch it on (here
     against an inherited TF_ENABLE_ONEDNN_OPTS=0 and train.onednn auto), say so, and still repeat."""
     make_dataset(project_dir / "data" / "raw", per_class=8)
-    with_params(project_dir, **{
-        "model.architecture": "vgg", "train.epochs": 2, "train.augment": True, "train.precision": "mixed",
-    })
+    with_params(
+        project_dir,
+        **{
+            "model.architecture": "vgg",
+            "train.epochs": 2,
+            "train.augment": True,
+            "train.precision": "mixed",
+        },
+    )
     assert stage("prepare", "--source", "data/raw").returncode == 0 and stage("split").returncode == 0
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "0"}
     runs = []
@@ -134,7 +142,12 @@ def test_mixed_precision_training_turns_onednn_on_and_repeats(project_dir: Path)
         assert "oneDNN custom operations are on" in result.stderr
         assert "train: mixed bfloat16 on the CPU (train.precision; " in result.stdout
         assert "; oneDNN on (its kernels compute bfloat16)\n" in result.stdout
-        runs.append(((project_dir / "models" / "model.onnx").read_bytes(), (project_dir / "dvclive" / "train" / "metrics.json").read_text()))
+        runs.append(
+            (
+                (project_dir / "models" / "model.onnx").read_bytes(),
+                (project_dir / "dvclive" / "train" / "metrics.json").read_text(),
+            )
+        )
     assert runs[0] == runs[1]
 
 

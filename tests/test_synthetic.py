@@ -110,13 +110,13 @@ def test_new_images_are_not_copies_of_faces(tmp_path: Path) -> None:
 def _mouth(images: np.ndarray) -> np.ndarray:
     """The lower-middle part of the frame, where the mouth is."""
     h, w = images.shape[1:]
-    return images[:, int(h * 0.6):int(h * 0.95), int(w * 0.2):int(w * 0.8)]
+    return images[:, int(h * 0.6) : int(h * 0.95), int(w * 0.2) : int(w * 0.8)]
 
 
 def _brows(images: np.ndarray) -> np.ndarray:
     """The upper-middle part of the frame, where the brows are."""
     h, w = images.shape[1:]
-    return images[:, int(h * 0.1):int(h * 0.4), int(w * 0.1):int(w * 0.9)]
+    return images[:, int(h * 0.1) : int(h * 0.4), int(w * 0.1) : int(w * 0.9)]
 
 
 @pytest.mark.parametrize(

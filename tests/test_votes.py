@@ -17,7 +17,11 @@ HEADER = "path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,un
 
 def test_votes_csv_is_keyed_by_relative_path(tmp_path: Path) -> None:
     path = tmp_path / "votes.csv"
-    path.write_text("\ufeff" + HEADER + "Training/sad/a.jpg,8,0,0,2,0,0,0,0,0,0\nbad/row.jpg,x,1\n\nTraining/happy/b.jpg,0,9,0,0,0,0,0,0,1,0\n")
+    path.write_text(
+        "\ufeff"
+        + HEADER
+        + "Training/sad/a.jpg,8,0,0,2,0,0,0,0,0,0\nbad/row.jpg,x,1\n\nTraining/happy/b.jpg,0,9,0,0,0,0,0,0,1,0\n"
+    )
     read = votes.read_votes_csv(path)
     assert sorted(read) == ["Training/happy/b.jpg", "Training/sad/a.jpg"]
     np.testing.assert_array_equal(read["Training/sad/a.jpg"], [8, 0, 0, 2, 0, 0, 0, 0, 0, 0])
@@ -43,7 +47,9 @@ def test_answers_map_onto_classes_through_aliases() -> None:
     assert votes.answer_columns(("angry", "happy", "sad"), aliased.canonical).tolist() == [4, -1, -1]
     from emotions.sources import SourceSpec
 
-    full = SourceSpec(("angry", "happy", "sad", "neutral"), {"anger": "angry", "happiness": "happy", "sadness": "sad"}, (), "auto")
+    full = SourceSpec(
+        ("angry", "happy", "sad", "neutral"), {"anger": "angry", "happiness": "happy", "sadness": "sad"}, (), "auto"
+    )
     columns = votes.answer_columns(full.classes, full.canonical)
     assert columns.tolist() == [4, 1, 3, 0]
     counts = np.array([5, 1, 0, 3, 1, 0, 0, 0, 0, 0])
@@ -103,13 +109,27 @@ def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: 
     labels = {name[0]: item.label for name, item in items.items()}
     # i.png is a tie between sadness and anger: the class listed first in data.classes wins
     assert labels == {
-        "a": "angry", "b": "happy", "c": "sad", "d": "", "e": "", "f": "angry", "g": "",
-        "h": "happy", "i": "angry", "j": "angry", "k": "happy", "l": "sad",
+        "a": "angry",
+        "b": "happy",
+        "c": "sad",
+        "d": "",
+        "e": "",
+        "f": "angry",
+        "g": "",
+        "h": "happy",
+        "i": "angry",
+        "j": "angry",
+        "k": "happy",
+        "l": "sad",
     }
     assert items["d.png"].crowd == votes.CROWD_NOT_A_FACE and items["e.png"].crowd == votes.CROWD_NO_VOTE
     assert items["g.png"].pixels is None and "no ten vote counts" in str(items["g.png"].error)
     np.testing.assert_array_equal(items["f.png"].votes, [5, 0, 1])  # angry, happy, sad
-    assert part_roles([item.part for item in items.values()]) == {"FER2013Train": "train", "FER2013Valid": "val", "FER2013Test": "test"}
+    assert part_roles([item.part for item in items.values()]) == {
+        "FER2013Train": "train",
+        "FER2013Valid": "val",
+        "FER2013Test": "test",
+    }
 
 
 def test_crowd_rejects_leave_training_and_are_counted(tmp_path: Path) -> None:
@@ -129,14 +149,23 @@ def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
     for part in ("Training", "PublicTest"):
         for index, name in enumerate(CLASSES):
             for i in range(3):
-                write_image(root / part / name / f"{name}{i}.png", shape_image(index, seed=i + 10 * index + (100 if part == "Training" else 0)))
-    lines = [f"{part}/{name}/{name}{i}.png,{counts}\n" for part in ("Training", "PublicTest") for name, counts in
-             (("angry", "0,0,0,1,9,0,0,0,0,0"), ("happy", "0,10,0,0,0,0,0,0,0,0"), ("sad", "6,0,0,4,0,0,0,0,0,0")) for i in range(3)]
+                write_image(
+                    root / part / name / f"{name}{i}.png",
+                    shape_image(index, seed=i + 10 * index + (100 if part == "Training" else 0)),
+                )
+    lines = [
+        f"{part}/{name}/{name}{i}.png,{counts}\n"
+        for part in ("Training", "PublicTest")
+        for name, counts in (("angry", "0,0,0,1,9,0,0,0,0,0"), ("happy", "0,10,0,0,0,0,0,0,0,0"), ("sad", "6,0,0,4,0,0,0,0,0,0"))
+        for i in range(3)
+    ]
     lines[0] = "Training/angry/angry0.png,10,0,0,0,0,0,0,0,0,0\n"  # neutral only: out of training
     lines[9] = "PublicTest/angry/angry0.png,0,0,0,0,0,0,0,0,0,10\n"  # not a face, but held out: kept
     del lines[1]  # Training/angry/angry1.png has no votes
     (root / "votes.csv").write_text(HEADER + "".join(lines))
-    prepared, rows, _ = preparation.prepare(read_source(root, full_spec("votes.csv")), CLASSES, preparation.Options(image_size=16))
+    prepared, rows, _ = preparation.prepare(
+        read_source(root, full_spec("votes.csv")), CLASSES, preparation.Options(image_size=16)
+    )
     reasons = {r.path.split("faces/")[1]: r.reason for r in rows if r.status == "skipped"}
     assert reasons == {"Training/angry/angry0.png": votes.CROWD_NO_VOTE, "Training/angry/angry1.png": votes.NO_VOTES}
     assert prepared.votes is not None and len(prepared.labels) == 16
