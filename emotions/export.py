@@ -3,6 +3,7 @@ TensorFlow (seconds of start-up) for every call."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -48,12 +49,35 @@ def _canonical(model: onnx.ModelProto) -> None:
     graph.initializer.extend(constants)
 
 
-def to_onnx(model: keras.Model, path: Path) -> None:
-    """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs)."""
+def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
+    """Write into the file what a user holding only it needs: the class order, the input size and
+    how a face becomes an input (``emotions.imaging.preprocess``)."""
+    size = meta.image_size
+    onnx.helper.set_model_props(
+        exported,
+        {
+            "classes": json.dumps(list(meta.classes)),
+            "image_size": str(size),
+            "face_detect": json.dumps(meta.face_detect),
+            "input": (
+                f"{INPUT_NAME}: float32 (N, {size}, {size}, 1), an 8-bit grayscale face resized to {size}x{size} "
+                "(OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) and divided by 255"
+            ),
+            "output": "float32 (N, classes): each class's probability, in the order of the classes entry",
+        },
+    )
+    exported.doc_string = f"Facial-emotion classifier: {', '.join(meta.classes)}."
+
+
+def to_onnx(model: keras.Model, path: Path, meta: bundle.ModelMeta | None = None) -> None:
+    """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs),
+    described by ``meta`` where given."""
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
     function = tf.function(lambda images: model(images, training=False))  # from_keras trips on Sequential models
     exported, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
     _canonical(exported)
+    if meta is not None:
+        describe(exported, meta)
     with atomic_path(path) as tmp:
         tmp.write_bytes(exported.SerializeToString())
 
@@ -72,7 +96,7 @@ def save_checked(model: keras.Model, meta: bundle.ModelMeta, model_dir: Path, im
     largest difference."""
     with atomic_dir(model_dir) as tmp:
         bundle.save_keras(model, tmp / bundle.MODEL_FILE)
-        to_onnx(model, tmp / bundle.ONNX_FILE)
+        to_onnx(model, tmp / bundle.ONNX_FILE, meta)
         difference = largest_difference(model, tmp / bundle.ONNX_FILE, images)
         if not difference <= TOLERANCE:  # NaN compares false either way: it fails too
             raise UserError(

@@ -584,3 +584,26 @@ def test_crowd_targets_need_votes(tmp_path: Path) -> None:
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
     with pytest.raises(UserError, match=r"^train.target: crowd targets need crowd votes"):
         train(prepared, split, *tiny_training(**{"train.target": "votes"}), tmp_path / "live")
+
+
+def test_the_onnx_file_alone_is_enough_to_classify_a_face(model_dir: Path, tmp_path: Path) -> None:
+    """The README's few lines: classes, size and preprocessing all come from the file's metadata,
+    and give what predict gives."""
+    import json as json_module
+
+    import onnxruntime as ort
+
+    face = tmp_path / "face.png"
+    write_image(face, shape_image(1, size=40, seed=7))
+
+    session = ort.InferenceSession(str(model_dir / "model.onnx"))
+    info = session.get_modelmeta().custom_metadata_map
+    classes, size = json_module.loads(info["classes"]), int(info["image_size"])
+    pixels = cv2.resize(cv2.imread(str(face), cv2.IMREAD_GRAYSCALE), (size, size), interpolation=cv2.INTER_AREA)
+    probabilities = session.run(None, {"images": pixels[None, :, :, None].astype("float32") / 255})[0][0]
+
+    assert classes == list(CLASSES) and size == 16 and json_module.loads(info["face_detect"]) is False
+    assert "divided by 255" in info["input"]
+    expected = Predictor(model_dir).predict([(face, None)])[0].probabilities
+    assert expected is not None
+    np.testing.assert_allclose(probabilities, [expected[c] for c in CLASSES], atol=1e-4)
