@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from pathlib import Path
 
 import cv2
@@ -82,7 +83,11 @@ def test_most_confident_mistakes_come_first(tmp_path: Path, monkeypatch: pytest.
 
 def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
     evaluation = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 1]))
-    assert evaluation.metrics()["per_class"]["sad"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's UndefinedMetricWarning would fail the test
+        metrics = evaluation.metrics()
+        evaluation.text_report()
+    assert metrics["per_class"]["sad"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
 
 
 def test_no_mistakes_draws_a_picture_that_says_so(tmp_path: Path) -> None:
