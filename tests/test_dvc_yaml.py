@@ -33,7 +33,7 @@ def module_file(module: str) -> str:
     """A module's file; a subpackage is its folder: it finds its modules at run time (the networks),
     so DVC must hash the whole folder, and a module added to it later is a dependency too."""
     path = module.replace(".", "/")
-    return path if module != "emotions" and (ROOT / path).is_dir() else path + ".py"
+    return path if (ROOT / path).is_dir() else path + ".py"
 
 
 def code_closure(script: str) -> set[str]:
