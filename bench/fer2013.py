@@ -40,10 +40,10 @@ PROJECT_FILES = ("stages", "emotions", "dvc.yaml", "params.yaml", ".gitignore", 
 PREVIOUS = {  # the recommended recipe until 2026-11-30, tuned on a CPU with native bfloat16
     "split.val_fraction": 0.05,
     "model.architecture": "vgg",
-    "model.vgg_width": 32,
-    "model.vgg_convs": [1, 1, 2, 2],
-    "model.dense_units": 256,
-    "model.dropout": 0.3,
+    "model.vgg.width": 32,
+    "model.vgg.convs": [1, 1, 2, 2],
+    "model.vgg.dense_units": 256,
+    "model.vgg.dropout": 0.3,
     "model.tta_flip": True,
     "model.tta_shift": 2,
     "train.epochs": 52,
@@ -54,7 +54,7 @@ PREVIOUS = {  # the recommended recipe until 2026-11-30, tuned on a CPU with nat
     "train.class_weights": True,
     "train.lr_schedule": "cosine",
 }
-RECOMMENDED = {**PREVIOUS, "model.vgg_width": 24, "train.epochs": 40, "train.low_res_epochs": 24}
+RECOMMENDED = {**PREVIOUS, "model.vgg.width": 24, "train.epochs": 40, "train.low_res_epochs": 24}
 SEVEN = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 # On all 28,709 faces of Training/ instead of 15,570, an epoch costs 1.8 times as much: fewer epochs
 # keep these within the same budget.

@@ -1,67 +1,9 @@
-"""The networks: pure functions of their hyper-parameters."""
+"""What is wrapped around any network (test-time augmentation, keeping the predicted classes) and
+the custom layers it uses, registered so that saved models load safely."""
 
 from __future__ import annotations
 
 import keras
-
-from emotions.params import ModelParams
-
-
-def reference_cnn(image_size: int, num_classes: int, p: ModelParams) -> keras.Model:
-    """The design the project grew from: two conv + max-pool blocks, a flatten, a hidden dense layer
-    and a softmax. Small and quick; enough for the demo sample, modest on real faces."""
-    layers = [
-        keras.Input(shape=(image_size, image_size, 1)),
-        keras.layers.Conv2D(p.conv1_filters, p.kernel_size, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(p.conv2_filters, p.kernel_size, activation="relu", padding="same"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-    ]
-    if p.dropout > 0:
-        layers.append(keras.layers.Dropout(p.dropout))
-    layers += [
-        keras.layers.Dense(p.dense_units, activation="relu"),
-        keras.layers.Dense(num_classes, activation="softmax", dtype="float32"),
-    ]
-    return keras.Sequential(layers, name="reference_cnn")
-
-
-def vgg_cnn(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
-    """A deeper CPU-friendly network for real faces: blocks of batch-normalised 3x3 convs and a
-    max-pool, filters doubling per block, ``p.vgg_convs`` convs per block (few in the large-resolution
-    blocks, where convs cost most); then global average pooling and a dense head. Global pooling
-    lets one set of weights take any image size (``image_size`` None), as low-resolution training needs."""
-    layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, 1))]
-    for block, convs in enumerate(p.vgg_convs):
-        for _ in range(convs):
-            layers += [
-                keras.layers.Conv2D(p.vgg_width * 2**block, 3, padding="same", use_bias=False),
-                keras.layers.BatchNormalization(),
-                keras.layers.ReLU(),
-            ]
-        layers.append(keras.layers.MaxPooling2D(2))
-    layers.append(keras.layers.GlobalAveragePooling2D())
-    if p.dropout > 0:
-        layers.append(keras.layers.Dropout(p.dropout))
-    layers += [
-        keras.layers.Dense(p.dense_units, use_bias=False),
-        keras.layers.BatchNormalization(),
-        keras.layers.ReLU(),
-    ]
-    if p.dropout > 0:
-        layers.append(keras.layers.Dropout(p.dropout))
-    layers.append(keras.layers.Dense(num_classes, activation="softmax", dtype="float32"))
-    return keras.Sequential(layers, name="vgg_cnn")
-
-
-def build_model(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
-    """The chosen network; its softmax is computed in float32 even when training in bfloat16.
-    ``image_size`` None (vgg only) accepts any size."""
-    if p.architecture == "reference":
-        assert image_size is not None, "the reference CNN's flatten layer needs a fixed image size"
-        return reference_cnn(image_size, num_classes, p)
-    return vgg_cnn(image_size, num_classes, p)
 
 
 @keras.saving.register_keras_serializable(package="emotions")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -13,13 +13,15 @@ import yaml
 from emotions.errors import UserError
 
 PARAMS_FILE = Path("params.yaml")
+T = TypeVar("T")
 
 
 class _Section:
     """Reads one section's keys, checking each and remembering which were read."""
 
-    def __init__(self, raw: Mapping[str, Any], name: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], name: str, parent: str = "") -> None:
         value = raw.get(name)
+        name = parent + name  # a nested section's keys are named in full: model.vgg.width
         if value is None:
             raise UserError(f"{name}: missing section in params.yaml")
         if not isinstance(value, Mapping):
@@ -27,6 +29,14 @@ class _Section:
         self._values = value
         self._name = name
         self._read: set[str] = set()
+
+    def nested(self, key: str, read: Callable[[_Section], T]) -> T:
+        """A section inside this one, read by ``read`` and checked for unknown keys like a top one."""
+        self._read.add(key)
+        section = _Section(self._values, key, parent=f"{self._name}.")
+        value = read(section)
+        section.finish()
+        return value
 
     def _get(self, key: str) -> Any:
         self._read.add(key)
@@ -244,36 +254,6 @@ class SplitParams:
         if val + test >= 1:
             raise UserError(f"split.val_fraction + split.test_fraction: must sum to less than 1, got {val + test:g}")
         return cls(val_fraction=val, test_fraction=test, seed=s.integer("seed", minimum=0))
-
-
-@dataclass(frozen=True)
-class ModelParams:
-    SECTION: ClassVar[str] = "model"
-    architecture: str  # "reference": the two-conv CNN; "vgg": deeper, batch-normalised blocks
-    conv1_filters: int
-    conv2_filters: int
-    kernel_size: int
-    dense_units: int
-    dropout: float
-    vgg_width: int  # filters of the first vgg block; each further block doubles them
-    vgg_convs: tuple[int, ...]  # convs in each vgg block (each block ends in a 2x2 max-pool)
-    tta_flip: bool  # the saved model averages each face with its mirror image
-    tta_shift: int  # the saved model also averages over copies moved this many pixels each way; 0: none
-
-    @classmethod
-    def read(cls, s: _Section) -> ModelParams:
-        return cls(
-            architecture=s.choice("architecture", ("reference", "vgg")),
-            conv1_filters=s.integer("conv1_filters", minimum=1),
-            conv2_filters=s.integer("conv2_filters", minimum=1),
-            kernel_size=s.integer("kernel_size", minimum=1, maximum=7),
-            dense_units=s.integer("dense_units", minimum=1),
-            dropout=s.fraction("dropout", allow_zero=True),
-            vgg_width=s.integer("vgg_width", minimum=4),
-            vgg_convs=s.counts("vgg_convs", length=(1, 5), each=(1, 4)),
-            tta_flip=s.boolean("tta_flip"),
-            tta_shift=s.integer("tta_shift", minimum=0),
-        )
 
 
 @dataclass(frozen=True)

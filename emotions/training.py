@@ -19,8 +19,9 @@ from dvclive import Live
 from emotions import votes
 from emotions.augment import Augmentation, Batches, balanced_class_weights
 from emotions.errors import UserError
-from emotions.model import build_model, keeping_classes, with_test_time_augmentation
-from emotions.params import AugmentParams, ModelParams, TrainParams
+from emotions.model import keeping_classes, with_test_time_augmentation
+from emotions.networks import NETWORKS, ModelParams, build_model
+from emotions.params import AugmentParams, TrainParams
 from emotions.precision import arithmetic
 from emotions.prepared import Prepared
 
@@ -142,12 +143,21 @@ def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
     """Checks that need the prepared image size, made before any training starts."""
     if 2 * model_params.tta_shift >= image_size:
         raise UserError(f"model.tta_shift: must be less than half the image size ({image_size}), got {model_params.tta_shift}")
-    if p.low_res_size and model_params.architecture != "vgg":
-        raise UserError("train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)")
-    smallest = 2 ** len(model_params.vgg_convs)  # one pixel left after the last block's max-pool
+    network, architecture = model_params.chosen, model_params.architecture
+    smallest, rule = network.smallest_size(model_params.network)
+    if image_size < smallest:
+        raise UserError(
+            f"prepare.image_size: model.architecture {architecture} needs at least {rule} ({smallest}), got {image_size}"
+        )
+    if p.low_res_size and not network.ANY_SIZE:
+        any_size = ", ".join(name for name, other in NETWORKS.items() if other.ANY_SIZE)
+        raise UserError(
+            f"train.low_res_size: needs a model.architecture that takes any image size ({any_size}), "
+            f"and {architecture} fixes its image size"
+        )
     if p.low_res_size and not smallest <= p.low_res_size < image_size:
         raise UserError(
-            f"train.low_res_size: must be from 2**len(model.vgg_convs) ({smallest}) to less than the "
+            f"train.low_res_size: must be from {rule} ({smallest}) to less than the "
             f"image size ({image_size}), got {p.low_res_size}"
         )
 

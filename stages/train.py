@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emotions import bundle, params, precision, splitting
+from emotions import bundle, networks, params, precision, splitting
 from emotions import prepared as store
 from emotions.errors import run_cli
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     parser.add_argument("--live-dir", type=Path, default=Path("dvclive/train"))
     args = parser.parse_args()
-    model_params = params.load(params.ModelParams)
+    model_params = params.load(networks.ModelParams)
     train_params = params.load(params.TrainParams)
     augment_params = params.load(params.AugmentParams)
     prepared = store.load(args.prepared)

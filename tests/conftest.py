@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -31,13 +32,8 @@ TINY_PARAMS = {
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
     "model": {
         "architecture": "reference",
-        "conv1_filters": 4,
-        "conv2_filters": 8,
-        "kernel_size": 3,
-        "dense_units": 8,
-        "dropout": 0.0,
-        "vgg_width": 4,
-        "vgg_convs": [1, 1],
+        "reference": {"conv1_filters": 4, "conv2_filters": 8, "kernel_size": 3, "dense_units": 8, "dropout": 0.0},
+        "vgg": {"width": 4, "convs": [1, 1], "dense_units": 8, "dropout": 0.0},
         "tta_flip": False,
         "tta_shift": 0,
     },
@@ -61,6 +57,21 @@ TINY_PARAMS = {
     "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},
     "evaluate": {"sets": {}},
 }
+
+
+def changed(raw: dict, changes: dict[str, object]) -> dict:
+    """A deep copy of params ``raw`` with dotted keys set (``model.vgg.width``); None deletes a key."""
+    raw = copy.deepcopy(raw)
+    for dotted, value in changes.items():
+        *sections, key = dotted.split(".")
+        section = raw
+        for name in sections:
+            section = section[name]
+        if value is None:
+            del section[key]
+        else:
+            section[key] = value
+    return raw
 
 
 def shape_image(kind: int, size: int = 24, seed: int = 0) -> np.ndarray:

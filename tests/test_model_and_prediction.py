@@ -14,21 +14,29 @@ import numpy as np
 import pytest
 
 from emotions import bundle, params, preparation, splitting
+from emotions.networks import ModelParams
 from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
-from tests.conftest import CLASSES, ROOT, TINY_PARAMS, drawn_face, make_dataset, prepare_source, shape_image, spec, write_image
+from tests.conftest import (
+    CLASSES,
+    ROOT,
+    TINY_PARAMS,
+    changed,
+    drawn_face,
+    make_dataset,
+    prepare_source,
+    shape_image,
+    spec,
+    write_image,
+)
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 
 META = bundle.ModelMeta(CLASSES, 16, face_detect=False)
 
 
-def tiny_training(**changes: object) -> tuple[params.ModelParams, params.TrainParams, params.AugmentParams]:
-    raw = {section: dict(keys) for section, keys in TINY_PARAMS.items()}
-    raw["train"].update(epochs=8)
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        raw[section][key] = value
-    return params.load(params.ModelParams, raw), params.load(params.TrainParams, raw), params.load(params.AugmentParams, raw)
+def tiny_training(**changes: object) -> tuple[ModelParams, params.TrainParams, params.AugmentParams]:
+    raw = changed(TINY_PARAMS, {"train.epochs": 8, **changes})
+    return params.load(ModelParams, raw), params.load(params.TrainParams, raw), params.load(params.AugmentParams, raw)
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +56,12 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
     from emotions.export import largest_difference, to_onnx
-    from emotions.model import build_model, with_test_time_augmentation
+    from emotions.model import with_test_time_augmentation
+    from emotions.networks import build_model
 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
     assert largest_difference(bundle.load_keras(model_dir), model_dir / bundle.ONNX_FILE, x) <= 1e-4
-    vgg = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
+    vgg = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
     averaged = with_test_time_augmentation(build_model(16, 3, vgg), flip=True, shift=2)
     to_onnx(averaged, tmp_path / "vgg.onnx")
     assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
@@ -63,13 +72,13 @@ def test_saving_the_same_model_twice_gives_identical_bytes(tmp_path: Path) -> No
 
     import keras
 
-    from emotions.model import build_model
+    from emotions.networks import build_model
 
     def fresh() -> keras.Model:
         keras.backend.clear_session()  # layer names start again from conv2d, as in a new process
         keras.mixed_precision.set_global_policy("float32")  # a new policy object, as in each training run
         keras.utils.set_random_seed(0)
-        return build_model(16, 3, params.load(params.ModelParams, TINY_PARAMS))
+        return build_model(16, 3, params.load(ModelParams, TINY_PARAMS))
 
     first, second = fresh(), fresh()  # equal weights; the layers' shared policy at another address
     bundle.save_keras(first, tmp_path / "a" / bundle.MODEL_FILE)
@@ -133,9 +142,9 @@ def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
 
 
 def test_reference_cnn_layout() -> None:
-    from emotions.model import build_model
+    from emotions.networks import build_model
 
-    model = build_model(48, 3, params.load(params.ModelParams, TINY_PARAMS))
+    model = build_model(48, 3, params.load(ModelParams, TINY_PARAMS))
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     assert model.output_shape == (None, 3)
@@ -144,18 +153,17 @@ def test_reference_cnn_layout() -> None:
 def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     import keras
 
-    from emotions.model import build_model, with_test_time_augmentation
+    from emotions.model import with_test_time_augmentation
+    from emotions.networks import build_model
 
-    p = params.load(params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg"}})
+    p = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
     model = build_model(16, 3, p)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 2 and kinds.count("BatchNormalization") == 3 and "GlobalAveragePooling2D" in kinds
     deeper = build_model(
         16,
         3,
-        params.load(
-            params.ModelParams, {**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "architecture": "vgg", "vgg_convs": [1, 3, 2]}}
-        ),
+        params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg", "model.vgg.convs": [1, 3, 2]})),
     )
     filters = [layer.filters for layer in deeper.layers if isinstance(layer, keras.layers.Conv2D)]
     assert filters == [4, 8, 8, 8, 16, 16]  # convs per block as listed, filters doubling per block
@@ -185,15 +193,19 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
         ({"model.tta_shift": 8}, "model.tta_shift: must be less than half the image size (16), got 8"),
         (
             {"train.low_res_size": 8, "train.low_res_epochs": 1},
-            "train.low_res_size: needs model.architecture vgg (the reference CNN's flatten fixes its image size)",
+            "train.low_res_size: needs a model.architecture that takes any image size (vgg), and reference fixes its image size",
         ),
         (
             {"model.architecture": "vgg", "train.low_res_size": 16, "train.low_res_epochs": 1},
-            "train.low_res_size: must be from 2**len(model.vgg_convs) (4) to less than the image size (16), got 16",
+            "train.low_res_size: must be from 2**len(model.vgg.convs) (4) to less than the image size (16), got 16",
         ),
         (
-            {"model.architecture": "vgg", "model.vgg_convs": [1, 1, 2], "train.low_res_size": 4, "train.low_res_epochs": 1},
-            "train.low_res_size: must be from 2**len(model.vgg_convs) (8) to less than the image size (16), got 4",
+            {"model.architecture": "vgg", "model.vgg.convs": [1, 1, 2], "train.low_res_size": 4, "train.low_res_epochs": 1},
+            "train.low_res_size: must be from 2**len(model.vgg.convs) (8) to less than the image size (16), got 4",
+        ),
+        (
+            {"model.architecture": "vgg", "model.vgg.convs": [1, 1, 1, 1, 1]},
+            "prepare.image_size: model.architecture vgg needs at least 2**len(model.vgg.convs) (32), got 16",
         ),
     ],
 )

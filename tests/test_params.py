@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 
@@ -8,19 +7,13 @@ import pytest
 
 from emotions import params
 from emotions.errors import UserError
+from emotions.networks import ModelParams
 from emotions.sources import SourceSpec
-from tests.conftest import ROOT, TINY_PARAMS
+from tests.conftest import ROOT, TINY_PARAMS, changed
 
 
 def load_with(section: type, change: dict | None = None, remove: str | None = None):
-    raw = copy.deepcopy(TINY_PARAMS)
-    for dotted, value in (change or {}).items():
-        name, key = dotted.split(".")
-        raw[name][key] = value
-    if remove:
-        name, key = remove.split(".")
-        del raw[name][key]
-    return params.load(section, raw)
+    return params.load(section, changed(TINY_PARAMS, {**(change or {}), **({remove: None} if remove else {})}))
 
 
 def test_valid_sections_become_typed_frozen_objects() -> None:
@@ -62,7 +55,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.PrepareParams, {"prepare.on_bad_image": "ignore"}, "prepare.on_bad_image: must be one of skip, error"),
         (params.DataParams, {"data.classes": ["sad", "happy", "sad"]}, "data.classes: duplicate class name 'sad'"),
         (params.DataParams, {"data.classes": ["sad"]}, "data.classes: must be a list of at least 2 class names"),
-        (params.ModelParams, {"model.dropout": 1.0}, "model.dropout: must be a number in [0, 1)"),
+        (ModelParams, {"model.reference.dropout": 1.0}, "model.reference.dropout: must be a number in [0, 1)"),
         (params.TrainParams, {"train.epoch": 3}, "train.epoch: unknown key in params.yaml"),
         (params.DataParams, {"data.format": "parquet"}, "data.format: must be one of auto, folders, csv"),
         (
@@ -98,24 +91,30 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
             {"train.low_res_size": 8, "train.epochs": 3, "train.low_res_epochs": 3},
             "train.low_res_epochs: must be from 1 to train.epochs - 1 (2)",
         ),
-        (params.ModelParams, {"model.architecture": "resnet"}, "model.architecture: must be one of reference, vgg"),
+        (ModelParams, {"model.architecture": "resnet"}, "model.architecture: must be one of reference, vgg"),
         (
-            params.ModelParams,
-            {"model.vgg_convs": 3},
-            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got 3",
+            ModelParams,
+            {"model.vgg.convs": 3},
+            "model.vgg.convs: must be a list of 1 to 5 integers, each from 1 to 4, got 3",
         ),
         (
-            params.ModelParams,
-            {"model.vgg_convs": []},
-            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got []",
+            ModelParams,
+            {"model.vgg.convs": []},
+            "model.vgg.convs: must be a list of 1 to 5 integers, each from 1 to 4, got []",
         ),
         (
-            params.ModelParams,
-            {"model.vgg_convs": [1, 0]},
-            "model.vgg_convs: must be a list of 1 to 5 integers, each from 1 to 4, got [1, 0]",
+            ModelParams,
+            {"model.vgg.convs": [1, 0]},
+            "model.vgg.convs: must be a list of 1 to 5 integers, each from 1 to 4, got [1, 0]",
         ),
-        (params.ModelParams, {"model.vgg_convs": [1, True]}, "model.vgg_convs: must be a list of 1 to 5 integers"),
-        (params.ModelParams, {"model.vgg_convs": [1] * 6}, "model.vgg_convs: must be a list of 1 to 5 integers"),
+        (ModelParams, {"model.vgg.convs": [1, True]}, "model.vgg.convs: must be a list of 1 to 5 integers"),
+        (ModelParams, {"model.vgg.convs": [1] * 6}, "model.vgg.convs: must be a list of 1 to 5 integers"),
+        (ModelParams, {"model.vgg.width": 2}, "model.vgg.width: must be an integer >= 4, got 2"),
+        (ModelParams, {"model.vgg.widht": 32}, "model.vgg.widht: unknown key in params.yaml"),  # a section not chosen
+        (ModelParams, {"model.vgg_width": 32}, "model.vgg_width: unknown key in params.yaml"),  # the old flat keys
+        (ModelParams, {"model.resnet": {}}, "model.resnet: unknown key in params.yaml"),
+        (ModelParams, {"model.vgg": None}, "model.vgg: missing section in params.yaml"),
+        (ModelParams, {"model.reference": [1]}, "model.reference: must be a mapping of keys, got [1]"),
         (params.AugmentParams, {"augment.shift": 1.5}, "augment.shift: must be a number in [0, 1)"),
         (params.PrepareParams, {"prepare.min_std": -1}, "prepare.min_std: must be a number >= 0"),
         (params.PrepareParams, {"prepare.dedupe": "yes"}, "prepare.dedupe: must be true or false, got 'yes'"),
@@ -137,11 +136,19 @@ def test_aliases_onto_class_names_in_any_case(classes: list[str], aliases: dict[
     assert spec.canonical("WUT") == classes[0] and spec.canonical("HAPPY") == "happy"
 
 
+def test_model_params_hold_the_chosen_networks_own_params() -> None:
+    from emotions.networks import reference, vgg
+
+    model = load_with(ModelParams, {"model.architecture": "vgg"})
+    assert model.network == vgg.Params(width=4, convs=(1, 1), dense_units=8, dropout=0.0)
+    assert model.chosen is vgg and load_with(ModelParams).chosen is reference
+
+
 def test_missing_key_and_section_are_named() -> None:
     with pytest.raises(UserError, match=r"^train\.seed: missing key in params.yaml$"):
         load_with(params.TrainParams, remove="train.seed")
     with pytest.raises(UserError, match=r"^model: missing section in params.yaml$"):
-        params.load(params.ModelParams, {"train": {}})
+        params.load(ModelParams, {"train": {}})
 
 
 def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:

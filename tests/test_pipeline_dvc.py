@@ -17,7 +17,7 @@ import cv2
 import pytest
 import yaml
 
-from tests.conftest import ROOT, make_dataset, shape_image, write_image
+from tests.conftest import ROOT, changed, make_dataset, shape_image, write_image
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 
@@ -25,7 +25,7 @@ ALL_STAGES = {"sample", "prepare", "split", "train", "evaluate", "predict"}
 TINY = {
     "sample": {"per_class": 20, "new_per_class": 1, "image_size": 32},
     "prepare": {"image_size": 24},
-    "model": {"conv1_filters": 8, "conv2_filters": 16, "dense_units": 16},
+    "model": {"reference.conv1_filters": 8, "reference.conv2_filters": 16, "reference.dense_units": 16},
     "train": {"epochs": 3, "batch_size": 16},
 }
 ENV = {
@@ -68,11 +68,7 @@ def ran(output: str) -> set[str]:
 def edit_params(repo: Path, **changes: object) -> None:
     """Set dotted keys in params.yaml, e.g. edit_params(repo, **{"train.epochs": 4})."""
     path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        params[section][key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    path.write_text(yaml.safe_dump(changed(yaml.safe_load(path.read_text()), changes), sort_keys=False))
 
 
 @pytest.fixture(scope="module")

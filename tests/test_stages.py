@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_PARAMS, make_dataset, write_params
+from tests.conftest import TINY_PARAMS, changed, make_dataset, write_params
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 
@@ -26,14 +26,7 @@ def assert_user_error(result: subprocess.CompletedProcess[str], message: str) ->
 
 
 def with_params(project: Path, **changes: object) -> None:
-    params = {section: dict(keys) for section, keys in TINY_PARAMS.items()}
-    for dotted, value in changes.items():
-        section, key = dotted.split(".")
-        if value is None:
-            del params[section][key]
-        else:
-            params[section][key] = value
-    write_params(project, params)
+    write_params(project, changed(TINY_PARAMS, changes))
 
 
 def test_prepare_missing_source_folder(project_dir: Path) -> None:
