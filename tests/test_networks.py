@@ -72,7 +72,7 @@ def tiny_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def with_tiny(**changes: object) -> dict:
-    return changed({**TINY_PARAMS, "model": {**TINY_PARAMS["model"], "tiny": {"scale": 1.0}}}, changes)
+    return changed(TINY_PARAMS, {"model.tiny": {"scale": 1.0}, **changes})
 
 
 @pytest.mark.usefixtures("tiny_network")
