@@ -4,24 +4,14 @@ cheaper than Keras' image-transform layers there) and seeded per epoch and batch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import keras
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Augmentation:
-    flip: bool  # mirror left-right half of the time (expressions are symmetric enough)
-    shift: float  # largest shift, as a fraction of the side
-    rotation: float  # largest turn, in degrees
-    zoom: float  # largest zoom in or out, as a fraction
-    brightness: float  # largest brightness change, on the [0, 1] pixel scale
-    contrast: float  # largest contrast change, as a fraction
+from emotions.params import AugmentParams
 
 
-def augment(images: np.ndarray, rng: np.random.Generator, aug: Augmentation) -> np.ndarray:
+def augment(images: np.ndarray, rng: np.random.Generator, aug: AugmentParams) -> np.ndarray:
     """A randomly transformed copy of a batch of (N, H, W) images in [0, 1]."""
     n, height, width = images.shape
     out = np.empty_like(images)
@@ -59,7 +49,7 @@ class Batches(keras.utils.PyDataset):
         targets: np.ndarray,
         batch_size: int,
         seed: int,
-        augmentation: Augmentation | None,
+        augmentation: AugmentParams | None,
         weights: np.ndarray | None,
         first_epoch: int = 0,
     ) -> None:

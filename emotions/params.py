@@ -306,12 +306,12 @@ class TrainParams:
 @dataclass(frozen=True)
 class AugmentParams:
     SECTION: ClassVar[str] = "augment"
-    flip: bool
-    shift: float
-    rotation: float
-    zoom: float
-    brightness: float
-    contrast: float
+    flip: bool  # mirror left-right half of the time (expressions are symmetric enough)
+    shift: float  # largest shift, as a fraction of the side
+    rotation: float  # largest turn, in degrees
+    zoom: float  # largest zoom in or out, as a fraction
+    brightness: float  # largest brightness change, on the [0, 1] pixel scale
+    contrast: float  # largest contrast change, as a fraction
 
     @classmethod
     def read(cls, s: _Section) -> AugmentParams:

@@ -17,7 +17,7 @@ from dvclive.keras import DVCLiveCallback
 
 from dvclive import Live
 from emotions import votes
-from emotions.augment import Augmentation, Batches, balanced_class_weights
+from emotions.augment import Batches, balanced_class_weights
 from emotions.errors import UserError
 from emotions.model import keeping_classes, with_test_time_augmentation
 from emotions.networks import NETWORKS, ModelParams, build_model
@@ -186,7 +186,7 @@ def train(
     targets, val_targets, loss = _targets(prepared, train_idx, val_idx, p)
     classes_of = targets if targets.ndim == 1 else np.argmax(targets, axis=1)
     weights = balanced_class_weights(classes_of, num_classes)[classes_of] if p.class_weights else None
-    augmentation = Augmentation(**vars(augment_params)) if p.augment else None
+    augmentation = augment_params if p.augment else None
     train_images = prepared.images[train_idx]
     phases = [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []  # (image size, first epoch, end)
     phases.append((prepared.image_size, p.low_res_epochs if p.low_res_size else 0, p.epochs))

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from emotions.augment import Augmentation, Batches, augment, balanced_class_weights
+from emotions.augment import Batches, augment, balanced_class_weights
+from emotions.params import AugmentParams
 
-NONE = Augmentation(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0)
-FULL = Augmentation(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
+NONE = AugmentParams(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0)
+FULL = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
 
 
 def images(n: int = 16) -> np.ndarray:
@@ -19,7 +20,7 @@ def test_no_augmentation_is_the_identity() -> None:
 
 def test_flip_only_mirrors_some_images() -> None:
     x = images(64)
-    out = augment(x, np.random.default_rng(1), Augmentation(True, 0, 0, 0, 0, 0))
+    out = augment(x, np.random.default_rng(1), AugmentParams(True, 0, 0, 0, 0, 0))
     mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, x, strict=True)]
     unchanged = [np.allclose(o, i, atol=1e-6) for o, i in zip(out, x, strict=True)]
     assert all(m or u for m, u in zip(mirrored, unchanged, strict=True))
