@@ -62,11 +62,11 @@ def choose_policy(setting: str, flags: frozenset[str], gpu: bool) -> tuple[str, 
     return "float32", "float32 (auto: this CPU has no AVX512_BF16 or AMX, so bfloat16 would be emulated and slower)"
 
 
-def set_onednn(setting: str, precision: str) -> str:
-    """Set TensorFlow's oneDNN switch for this process; call before importing TensorFlow."""
-    on, reason = choose_onednn(setting, precision, cpu_flags(), is_x86_64())
+def set_onednn(setting: str, precision: str) -> None:
+    """Set TensorFlow's oneDNN switch for this process; call before importing TensorFlow (``arithmetic``
+    says, once TensorFlow runs, what was chosen and why)."""
+    on, _ = choose_onednn(setting, precision, cpu_flags(), is_x86_64())
     os.environ[ONEDNN_ENV] = "1" if on else "0"
-    return reason
 
 
 def arithmetic(precision: str, onednn: str) -> tuple[str, str]:
