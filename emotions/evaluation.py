@@ -11,6 +11,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from emotions.figures import confusion_image, mistakes_grid
 from emotions.files import csv_text, write_png, write_text
+from emotions.votes import majority
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "classification_report.txt"
@@ -60,7 +61,7 @@ class Evaluation:
         """Accuracy and macro-F1 against the crowd's majority instead of the single label, on the
         faces with at least one vote for a class in use."""
         voted = votes.sum(axis=1) > 0
-        crowd = Evaluation(self.classes, votes[voted].argmax(axis=1), self.probabilities[voted]).metrics()
+        crowd = Evaluation(self.classes, majority(votes[voted]), self.probabilities[voted]).metrics()
         return {key: crowd[key] for key in ("accuracy", "macro_f1", "test_images")}
 
     def text_report(self) -> str:

@@ -94,7 +94,8 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
             if counts is None:
                 yield RawImage(path, "", folder.name, None, f"its {FERPLUS_LABELS} row has no ten vote counts")
                 continue
-            class_votes, crowd = votes.class_votes(counts, columns), votes.verdict(counts, columns)
+            class_votes = votes.class_votes(counts, columns)
+            crowd = votes.verdict(counts, class_votes)
             label = "" if crowd else spec.classes[int(votes.majority(class_votes[np.newaxis])[0])]
             seen.add(label)
             try:
@@ -120,7 +121,8 @@ def _with_votes(items: Iterator[RawImage], source: Path, spec: SourceSpec) -> It
         if counts is None:
             yield replace(item, crowd=votes.NO_VOTES)
         else:
-            yield replace(item, votes=votes.class_votes(counts, columns), crowd=votes.verdict(counts, columns))
+            in_use = votes.class_votes(counts, columns)
+            yield replace(item, votes=in_use, crowd=votes.verdict(counts, in_use))
 
 
 def _subfolders(folder: Path) -> list[Path]:

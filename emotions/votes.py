@@ -78,11 +78,12 @@ def class_votes(counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return np.where(columns >= 0, counts[np.maximum(columns, 0)], 0).astype(np.float32)
 
 
-def verdict(counts: np.ndarray, columns: np.ndarray) -> str | None:
-    """Why the crowd rules a face out of training on these classes, or None."""
+def verdict(counts: np.ndarray, in_use: np.ndarray) -> str | None:
+    """Why the crowd rules a face out of training, given its ten ``counts`` and its votes for the
+    classes in use (``class_votes``), or None."""
     if counts[NOT_A_FACE] > 0 and counts[NOT_A_FACE] == counts.max():
         return CROWD_NOT_A_FACE
-    if class_votes(counts, columns).sum() == 0:
+    if in_use.sum() == 0:
         return CROWD_NO_VOTE
     return None
 

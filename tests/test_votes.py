@@ -58,10 +58,14 @@ def test_answers_map_onto_classes_through_aliases() -> None:
 
 def test_verdicts() -> None:
     columns = np.array([4, 1, 3])  # angry, happy, sad
-    assert votes.verdict(np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 10]), columns) == votes.CROWD_NOT_A_FACE
-    assert votes.verdict(np.array([1, 0, 0, 0, 0, 0, 0, 0, 4, 5]), columns) == votes.CROWD_NOT_A_FACE
-    assert votes.verdict(np.array([9, 0, 1, 0, 0, 0, 0, 0, 0, 0]), columns) == votes.CROWD_NO_VOTE
-    assert votes.verdict(np.array([7, 0, 0, 1, 0, 0, 0, 0, 0, 2]), columns) is None
+
+    def verdict(counts: np.ndarray) -> str | None:
+        return votes.verdict(counts, votes.class_votes(counts, columns))
+
+    assert verdict(np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 10])) == votes.CROWD_NOT_A_FACE
+    assert verdict(np.array([1, 0, 0, 0, 0, 0, 0, 0, 4, 5])) == votes.CROWD_NOT_A_FACE
+    assert verdict(np.array([9, 0, 1, 0, 0, 0, 0, 0, 0, 0])) == votes.CROWD_NO_VOTE
+    assert verdict(np.array([7, 0, 0, 1, 0, 0, 0, 0, 0, 2])) is None
 
 
 def test_majority_and_distribution() -> None:
