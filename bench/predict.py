@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from emotions import bundle  # noqa: E402
-from emotions.prediction import BATCH_SIZE, Predictor  # noqa: E402
+from emotions.inference.prediction import BATCH_SIZE, Predictor  # noqa: E402
+from emotions.model import bundle  # noqa: E402
 
 
 def cold(command: list[str], runs: int) -> float:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emotions import params, preparation, splitting
-from emotions import prepared as store
+from emotions import params
+from emotions.data import preparation, splitting, store
+from emotions.data.sources import SourceSpec, read_source
 from emotions.errors import UserError, run_cli
-from emotions.evaluation import Evaluation, write_reports
 from emotions.files import write_text
-from emotions.prediction import Predictor
-from emotions.sources import SourceSpec, read_source
+from emotions.inference.evaluation import Evaluation, write_reports
+from emotions.inference.prediction import Predictor
 
 SETS_DIR = "sets"  # under --out-dir: one metrics file per extra test set
 

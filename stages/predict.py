@@ -13,7 +13,7 @@ from pathlib import Path
 
 from emotions.errors import run_cli
 from emotions.files import write_text
-from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs, write_annotated
+from emotions.inference.prediction import Predictor, as_csv, as_json, as_table, expand_inputs, write_annotated
 
 
 def main() -> None:

@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from emotions import params, preparation
+from emotions import params
+from emotions.data import preparation
+from emotions.data.sources import SourceSpec, read_source
 from emotions.errors import run_cli
-from emotions.sources import SourceSpec, read_source
 
 
 def main() -> None:

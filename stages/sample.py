@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from emotions import params
+from emotions.data.synthetic import write_sample
 from emotions.errors import run_cli
 from emotions.files import atomic_dir
-from emotions.synthetic import write_sample
 
 
 def main() -> None:

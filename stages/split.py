@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emotions import params, splitting
-from emotions import prepared as store
+from emotions import params
+from emotions.data import splitting, store
 from emotions.errors import run_cli
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emotions import bundle, networks, params, precision, splitting
-from emotions import prepared as store
+from emotions import params
+from emotions.data import splitting, store
 from emotions.errors import run_cli
+from emotions.model import bundle, networks, precision
 
 
 def main() -> None:
@@ -25,8 +26,8 @@ def main() -> None:
 
     precision.set_onednn(train_params.onednn, train_params.precision)  # TensorFlow reads it once, on import
     # TensorFlow loads only once the inputs are known to be good
-    from emotions.export import save_checked
-    from emotions.training import train
+    from emotions.model.export import save_checked
+    from emotions.model.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
     meta = bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect)

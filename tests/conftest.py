@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from emotions import preparation
-from emotions.sources import SourceSpec, read_source
+from emotions.data import preparation
+from emotions.data.sources import SourceSpec, read_source
 
 ROOT = Path(__file__).resolve().parent.parent
 

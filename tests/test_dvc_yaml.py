@@ -37,18 +37,24 @@ def module_file(module: str) -> str:
 
 
 def code_closure(script: str) -> set[str]:
-    """The script plus every project module it imports, transitively, plus the package's __init__."""
+    """The script plus every project module it imports, transitively, with the packages they sit in."""
     seen = {script, "emotions/__init__.py"}
     todo = [script]
     while todo:
         path = ROOT / todo.pop()
         for file in sorted(path.glob("*.py")) if path.is_dir() else [path]:
             for module in project_imports(file):
-                name = module_file(module) if module != "emotions" else "emotions/__init__.py"
-                if name not in seen:
-                    seen.add(name)
-                    todo.append(name)
+                for name in [*packages(module), module_file(module)]:
+                    if name not in seen:
+                        seen.add(name)
+                        todo.append(name)
     return seen
+
+
+def packages(module: str) -> list[str]:
+    """The ``__init__.py`` of every package above a module: Python runs each on import."""
+    parts = module.split(".")
+    return [ROOT.joinpath(*parts[:i], "__init__.py").relative_to(ROOT).as_posix() for i in range(1, len(parts))]
 
 
 def stage_spec(stage: str) -> dict:

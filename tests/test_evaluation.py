@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions import evaluation as evaluation_module
-from emotions.evaluation import (
+from emotions.inference import evaluation as evaluation_module
+from emotions.inference.evaluation import (
     CONFUSION_FILE,
     CONFUSION_PNG,
     MARKDOWN_FILE,

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions import imaging
-from emotions.imaging import BadImage, crop, detect_faces, header_size, model_inputs, preprocess, read_gray
+from emotions.data import imaging
+from emotions.data.imaging import BadImage, crop, detect_faces, header_size, model_inputs, preprocess, read_gray
 from tests.conftest import ROOT, drawn_face, shape_image, write_image
 
 # Peak memory of a child process, as Python code: its address space's high-water mark (VmHWM), not
@@ -131,7 +131,7 @@ def test_a_huge_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from emotions.imaging import BadImage, read_gray\n"
+        "from emotions.data.imaging import BadImage, read_gray\n"
         "try:\n"
         "    read_gray(Path(sys.argv[1]))\n"
         "except BadImage as err:\n"

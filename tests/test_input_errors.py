@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from emotions.synthetic import EXPRESSIONS
+from emotions.data.synthetic import EXPRESSIONS
 from tests.conftest import CLASSES, ROOT, TINY_PARAMS, make_dataset, shape_image, write_image, write_params
 from tests.test_imaging import plain_png
 from tests.test_pipeline_dvc import ENV, dvc, run

@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions import bundle, params, preparation, splitting
-from emotions.networks import ModelParams
-from emotions.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
+from emotions import params
+from emotions.data import preparation, splitting
+from emotions.inference.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
+from emotions.model import bundle
+from emotions.model.networks import ModelParams
 from tests.conftest import (
     CLASSES,
     ROOT,
@@ -42,8 +44,8 @@ def tiny_training(**changes: object) -> tuple[ModelParams, params.TrainParams, p
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained for a few epochs on shapes that stand in for emotions."""
-    from emotions.export import save_checked
-    from emotions.training import train
+    from emotions.model.export import save_checked
+    from emotions.model.training import train
 
     root = tmp_path_factory.mktemp("trained")
     prepared, _, _ = prepare_source(make_dataset(root / "raw", per_class=12))
@@ -55,9 +57,9 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) -> None:
-    from emotions.export import largest_difference, to_onnx
-    from emotions.model import with_test_time_augmentation
-    from emotions.networks import build_model
+    from emotions.model.export import largest_difference, to_onnx
+    from emotions.model.layers import with_test_time_augmentation
+    from emotions.model.networks import build_model
 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
     assert largest_difference(bundle.load_keras(model_dir), model_dir / bundle.ONNX_FILE, x) <= 1e-4
@@ -72,7 +74,7 @@ def test_saving_the_same_model_twice_gives_identical_bytes(tmp_path: Path) -> No
 
     import keras
 
-    from emotions.networks import build_model
+    from emotions.model.networks import build_model
 
     def fresh() -> keras.Model:
         keras.backend.clear_session()  # layer names start again from conv2d, as in a new process
@@ -94,8 +96,8 @@ def test_a_failed_export_check_keeps_the_previous_model_whole(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """NaN fails the check too, and nothing of the new model (not even its meta.json) replaces the old."""
-    from emotions import export
     from emotions.errors import UserError
+    from emotions.model import export
 
     target = shutil.copytree(model_dir, tmp_path / "models")
     before = {p.name: p.read_bytes() for p in target.iterdir()}
@@ -112,7 +114,7 @@ def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> 
     and picks among equal constants differently: the file's bytes must not change with that."""
     import onnx
 
-    from emotions.export import _canonical
+    from emotions.model.export import _canonical
 
     exported = (model_dir / bundle.ONNX_FILE).read_bytes()
     other_run = onnx.load_from_string(exported)
@@ -142,7 +144,7 @@ def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
 
 
 def test_reference_cnn_layout() -> None:
-    from emotions.networks import build_model
+    from emotions.model.networks import build_model
 
     model = build_model(48, 3, params.load(ModelParams, TINY_PARAMS))
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -153,8 +155,8 @@ def test_reference_cnn_layout() -> None:
 def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     import keras
 
-    from emotions.model import with_test_time_augmentation
-    from emotions.networks import build_model
+    from emotions.model.layers import with_test_time_augmentation
+    from emotions.model.networks import build_model
 
     p = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
     model = build_model(16, 3, p)
@@ -213,7 +215,7 @@ def test_options_that_do_not_fit_the_image_size_are_refused(tmp_path: Path, chan
     import re
 
     from emotions.errors import UserError
-    from emotions.training import train
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
@@ -223,7 +225,7 @@ def test_options_that_do_not_fit_the_image_size_are_refused(tmp_path: Path, chan
 
 
 def test_resized_averages_pixel_areas() -> None:
-    from emotions.training import resized
+    from emotions.model.training import resized
 
     images = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
     small = resized(images, 2)
@@ -233,8 +235,8 @@ def test_resized_averages_pixel_areas() -> None:
 
 
 def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from emotions import training
-    from emotions.export import save_checked
+    from emotions.model import training
+    from emotions.model.export import save_checked
 
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
@@ -270,7 +272,7 @@ def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, monkey
 
 
 def test_every_training_option_runs(tmp_path: Path) -> None:
-    from emotions.training import train
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
@@ -296,7 +298,7 @@ def test_every_training_option_runs(tmp_path: Path) -> None:
 def test_loss_is_sparse_crossentropy_with_optional_label_smoothing() -> None:
     import keras
 
-    from emotions.training import SparseCrossentropy
+    from emotions.model.training import SparseCrossentropy
 
     labels = np.array([0, 2, 1, 2])
     probabilities = np.random.default_rng(1).dirichlet(np.ones(3), size=4).astype(np.float32)
@@ -310,7 +312,7 @@ def test_loss_is_sparse_crossentropy_with_optional_label_smoothing() -> None:
 def test_weight_decay_switches_to_adamw() -> None:
     import keras
 
-    from emotions.training import _optimizer
+    from emotions.model.training import _optimizer
 
     assert type(_optimizer(tiny_training()[1], 10)) is keras.optimizers.Adam
     adamw = _optimizer(tiny_training(**{"train.weight_decay": 1e-4})[1], 10)
@@ -320,8 +322,8 @@ def test_weight_decay_switches_to_adamw() -> None:
 def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) -> None:
     import keras
 
-    from emotions.export import save_checked
-    from emotions.training import train
+    from emotions.model.export import save_checked
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
@@ -425,7 +427,7 @@ def test_predict_command_fails_only_when_nothing_was_predicted(model_dir: Path, 
 
 
 def test_same_seed_same_weights(tmp_path: Path, model_dir: Path) -> None:
-    from emotions.training import train
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=12))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
@@ -507,7 +509,7 @@ def test_every_face_in_a_photo_gets_a_box_and_an_annotated_copy(face_model_dir: 
 
 @pytest.mark.parametrize("size", [64, 1000])
 def test_annotated_labels_fit_and_leave_the_face_untouched(size: int) -> None:
-    from emotions.figures import FONT, annotate
+    from emotions.inference.figures import FONT, annotate
 
     rng = np.random.default_rng(size)
     image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
@@ -532,7 +534,7 @@ def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
 
 
 def test_kept_accuracy_scores_as_the_saved_model_will() -> None:
-    from emotions.training import kept_accuracy
+    from emotions.model.training import kept_accuracy
 
     metric = kept_accuracy(2)  # classes 0 and 1 are predicted, class 2 is extra
     probabilities = np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1], [0.2, 0.1, 0.7], [0.2, 0.3, 0.5]], np.float32)
@@ -544,9 +546,9 @@ def test_kept_accuracy_scores_as_the_saved_model_will() -> None:
 def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path: Path) -> None:
     import keras
 
-    from emotions.export import largest_difference, to_onnx
-    from emotions.sources import read_source
-    from emotions.training import train
+    from emotions.data.sources import read_source
+    from emotions.model.export import largest_difference, to_onnx
+    from emotions.model.training import train
 
     every = (*CLASSES, "fear", "neutral")
     root = make_dataset(tmp_path / "raw", classes=every, per_class=10)
@@ -574,7 +576,7 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
     crowd's targets the network answers 'angry'; validation still scores the single label."""
     import dataclasses
 
-    from emotions.training import train
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=10))
     crowd = np.zeros((len(prepared.labels), 3), np.float32)
@@ -593,7 +595,7 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
 
 def test_crowd_targets_need_votes(tmp_path: Path) -> None:
     from emotions.errors import UserError
-    from emotions.training import train
+    from emotions.model.training import train
 
     prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)

@@ -1,4 +1,4 @@
-"""The networks are plug-ins: each a module of emotions/networks, found by name, with its own params."""
+"""The networks are plug-ins: each a module of emotions/model/networks, found by name, with its own params."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from emotions import networks, params, splitting
+from emotions import params
+from emotions.data import splitting
 from emotions.errors import UserError
+from emotions.model import networks
 from tests.conftest import CLASSES, TINY_PARAMS, changed, make_dataset, prepare_source
 
 TINY_NETWORK = '''"""A flatten and a softmax: the smallest network there is."""
@@ -50,7 +52,7 @@ def build(image_size, num_classes, p):
 
 
 def test_every_module_of_the_package_is_a_network() -> None:
-    from emotions.networks import reference, vgg
+    from emotions.model.networks import reference, vgg
 
     assert networks.NETWORKS == {"reference": reference, "vgg": vgg}
     assert not reference.ANY_SIZE and vgg.ANY_SIZE
@@ -58,7 +60,7 @@ def test_every_module_of_the_package_is_a_network() -> None:
 
 @pytest.fixture
 def tiny_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """tiny.py found as a new file in emotions/networks would be: the package's folders searched
+    """tiny.py found as a new file in emotions/model/networks would be: the package's folders searched
     by the registry's own discovery (a temporary folder added to them)."""
     folder = tmp_path / "plugins"
     folder.mkdir()
@@ -67,7 +69,7 @@ def tiny_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = networks._discover()
     assert set(found) == {"reference", "tiny", "vgg"}
     monkeypatch.setitem(networks.NETWORKS, "tiny", found["tiny"])
-    monkeypatch.setitem(sys.modules, "emotions.networks.tiny", found["tiny"])  # all three forgotten afterwards
+    monkeypatch.setitem(sys.modules, "emotions.model.networks.tiny", found["tiny"])  # all three forgotten afterwards
     monkeypatch.setattr(networks, "tiny", found["tiny"], raising=False)
 
 
@@ -86,8 +88,8 @@ def test_a_new_networks_section_is_validated_like_the_others() -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("tiny_network")
 def test_a_new_network_is_built_by_its_name_and_trains(tmp_path: Path) -> None:
-    from emotions.networks import build_model
-    from emotions.training import train
+    from emotions.model.networks import build_model
+    from emotions.model.training import train
 
     raw = with_tiny(**{"model.architecture": "tiny"})
     model_params = params.load(networks.ModelParams, raw)

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from emotions import params
+from emotions.data.sources import SourceSpec
 from emotions.errors import UserError
-from emotions.networks import ModelParams
-from emotions.sources import SourceSpec
+from emotions.model.networks import ModelParams
 from tests.conftest import ROOT, TINY_PARAMS, changed
 
 
@@ -137,7 +137,7 @@ def test_aliases_onto_class_names_in_any_case(classes: list[str], aliases: dict[
 
 
 def test_model_params_hold_the_chosen_networks_own_params() -> None:
-    from emotions.networks import reference, vgg
+    from emotions.model.networks import reference, vgg
 
     model = load_with(ModelParams, {"model.architecture": "vgg"})
     assert model.network == vgg.Params(width=4, convs=(1, 1), dense_units=8, dropout=0.0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emotions.precision import choose_onednn, choose_policy, cpu_flags
+from emotions.model.precision import choose_onednn, choose_policy, cpu_flags
 
 AVX2 = frozenset({"fpu", "sse2", "avx", "avx2", "fma"})
 BF16 = AVX2 | {"avx512f", "avx512_bf16"}

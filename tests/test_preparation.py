@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import preparation
-from emotions import prepared as store
+from emotions.data import preparation, store
 from emotions.errors import UserError
 from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
 from tests.test_imaging import PEAK_MB
@@ -157,7 +156,7 @@ def test_blank_check_of_a_large_image_makes_no_float_copy() -> None:
     """numpy's std would hold 8 bytes a pixel: 400 MB more for a 50-megapixel photo."""
     code = (
         "import numpy as np\n"
-        "from emotions.hygiene import is_blank\n"
+        "from emotions.data.hygiene import is_blank\n"
         "gray = np.full((5000, 10000), 7, np.uint8)\n"
         f"before = {PEAK_MB}\n"
         "assert is_blank(gray, 2.0) and not is_blank(np.eye(50, dtype=np.uint8) * 255, 2.0)\n"

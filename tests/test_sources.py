@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotions.data.sources import SourceSpec, part_roles, read_source
 from emotions.errors import UserError
-from emotions.sources import SourceSpec, part_roles, read_source
 from tests.conftest import CLASSES, ROOT, make_dataset, spec
 
 SHARED_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013-sample.csv"

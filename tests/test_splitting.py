@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import splitting
+from emotions.data import splitting
 from emotions.errors import UserError
 
 CLASSES = ("a", "b", "c")

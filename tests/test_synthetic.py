@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from emotions.data.synthetic import EXPRESSIONS, draw_face, write_sample
 from emotions.errors import UserError
-from emotions.synthetic import EXPRESSIONS, draw_face, write_sample
 
 
 def _files(root: Path) -> dict[str, bytes]:

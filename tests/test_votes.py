@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions import preparation, votes
+from emotions.data import preparation, votes
+from emotions.data.sources import SourceSpec, part_roles, read_source
 from emotions.errors import UserError
-from emotions.sources import SourceSpec, part_roles, read_source
 from tests.conftest import CLASSES, shape_image, spec, write_image
 
 HEADER = "path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
@@ -45,7 +45,7 @@ def test_label_csv_rows(tmp_path: Path) -> None:
 def test_answers_map_onto_classes_through_aliases() -> None:
     aliased = spec(("angry", "happy", "sad"))  # aliases: anger -> angry; happiness, sadness need aliases
     assert votes.answer_columns(("angry", "happy", "sad"), aliased.canonical).tolist() == [4, -1, -1]
-    from emotions.sources import SourceSpec
+    from emotions.data.sources import SourceSpec
 
     full = SourceSpec(
         ("angry", "happy", "sad", "neutral"), {"anger": "angry", "happiness": "happy", "sadness": "sad"}, (), "auto"

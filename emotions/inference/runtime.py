@@ -9,6 +9,9 @@ import numpy as np
 import onnxruntime
 from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoSuchFile
 
+from emotions.errors import UserError
+from emotions.model import bundle
+
 INPUT_NAME = "images"
 THREADS = 2
 LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoSuchFile)  # what a damaged file raises
@@ -26,3 +29,15 @@ class OnnxModel:
         """Class probabilities for model inputs of shape (N, size, size) or (N, size, size, 1)."""
         batch = np.ascontiguousarray(images.reshape(*images.shape[:3], 1), dtype=np.float32)
         return self._session.run(None, {INPUT_NAME: batch})[0]
+
+
+def load(model_dir: Path) -> OnnxModel:
+    """The exported model, ready to run; a truncated or corrupt file is named, not a traceback."""
+    path = model_dir / bundle.ONNX_FILE
+    if not path.is_file():
+        raise bundle.missing(path)
+    try:
+        return OnnxModel(path)
+    except LOAD_ERRORS as err:
+        reason = str(err).rpartition("failed:")[2].strip() or str(err)
+        raise UserError(f"{path}: not a usable ONNX model ({reason}) {bundle.RETRAIN}") from None

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_text
-from emotions.runtime import LOAD_ERRORS, OnnxModel
 
 if TYPE_CHECKING:  # keras is heavy: only the functions that need it import it
     import keras
@@ -63,7 +62,7 @@ def write_meta(meta: ModelMeta, model_dir: Path) -> None:
     write_text(model_dir / META_FILE, json.dumps(asdict(meta), indent=2) + "\n")
 
 
-def _missing(path: Path) -> UserError:
+def missing(path: Path) -> UserError:
     return UserError(f"{path}: trained model not found (run `dvc repro` first)")
 
 
@@ -73,31 +72,19 @@ def read_meta(model_dir: Path) -> ModelMeta:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
     except FileNotFoundError:
-        raise _missing(path) from None
+        raise missing(path) from None
     except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind
         raise UserError(f"{path}: not a valid model description ({err}) {RETRAIN}") from None
     except KeyError as err:
         raise UserError(f"{path}: incomplete model description, no {err} {RETRAIN}") from None
 
 
-def load_onnx(model_dir: Path) -> OnnxModel:
-    """The exported model, ready to run; a truncated or corrupt file is named, not a traceback."""
-    path = model_dir / ONNX_FILE
-    if not path.is_file():
-        raise _missing(path)
-    try:
-        return OnnxModel(path)
-    except LOAD_ERRORS as err:
-        reason = str(err).rpartition("failed:")[2].strip() or str(err)
-        raise UserError(f"{path}: not a usable ONNX model ({reason}) {RETRAIN}") from None
-
-
 def load_keras(model_dir: Path) -> keras.Model:
     import keras
 
-    import emotions.model  # noqa: F401  registers the custom layers a saved model may use
+    import emotions.model.layers  # noqa: F401  registers the custom layers a saved model may use
 
     path = model_dir / MODEL_FILE
     if not path.is_file():
-        raise _missing(path)
+        raise missing(path)
     return keras.models.load_model(path, compile=False)  # for inference: no loss or optimizer needed

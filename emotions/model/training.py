@@ -16,14 +16,14 @@ import tensorflow as tf
 from dvclive.keras import DVCLiveCallback
 
 from dvclive import Live
-from emotions import votes
-from emotions.augment import Batches, balanced_class_weights
+from emotions.data import votes
+from emotions.data.store import Prepared
 from emotions.errors import UserError
-from emotions.model import keeping_classes, with_test_time_augmentation
-from emotions.networks import NETWORKS, ModelParams, build_model
+from emotions.model.batches import Batches, balanced_class_weights
+from emotions.model.layers import keeping_classes, with_test_time_augmentation
+from emotions.model.networks import NETWORKS, ModelParams, build_model
+from emotions.model.precision import arithmetic
 from emotions.params import AugmentParams, TrainParams
-from emotions.precision import arithmetic
-from emotions.prepared import Prepared
 
 PLATEAU_PATIENCE = 3  # epochs of stalled validation loss before the learning rate is halved
 

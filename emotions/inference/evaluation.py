@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
-from emotions.figures import confusion_image, mistakes_grid
+from emotions.data.votes import majority
 from emotions.files import csv_text, write_png, write_text
-from emotions.votes import majority
+from emotions.inference.figures import confusion_image, mistakes_grid
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "classification_report.txt"

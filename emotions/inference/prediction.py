@@ -11,10 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions import bundle
-from emotions.figures import annotate
+from emotions.data.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
 from emotions.files import csv_text, write_png
-from emotions.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
+from emotions.inference import runtime
+from emotions.inference.figures import annotate
+from emotions.model import bundle
 from emotions.progress import progress
 
 BATCH_SIZE = 256
@@ -55,7 +56,7 @@ class Predictor:
 
     def __init__(self, model_dir: Path) -> None:
         self.meta = bundle.read_meta(model_dir)
-        self._model = bundle.load_onnx(model_dir)
+        self._model = runtime.load(model_dir)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for preprocessed images of shape (N, size, size), in batches."""

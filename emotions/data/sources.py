@@ -13,9 +13,9 @@ from typing import TextIO
 
 import numpy as np
 
-from emotions import votes
+from emotions.data import votes
 from emotions.errors import UserError
-from emotions.imaging import BadImage, is_image_file, read_gray
+from emotions.data.imaging import BadImage, is_image_file, read_gray
 
 FER_CSV_COLUMNS = ("emotion", "pixels")
 FER_SIDE = 48

@@ -14,10 +14,10 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
-from emotions import bundle
 from emotions.errors import UserError
 from emotions.files import atomic_dir, atomic_path
-from emotions.runtime import INPUT_NAME, OnnxModel
+from emotions.inference.runtime import INPUT_NAME, OnnxModel
+from emotions.model import bundle
 
 OPSET = 17
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its INFO lines bury the stage's own output
@@ -51,7 +51,7 @@ def _canonical(model: onnx.ModelProto) -> None:
 
 def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
     """Write into the file what a user holding only it needs: the class order, the input size and
-    how a face becomes an input (``emotions.imaging.preprocess``)."""
+    how a face becomes an input (``emotions.data.imaging.preprocess``)."""
     size = meta.image_size
     onnx.helper.set_model_props(
         exported,

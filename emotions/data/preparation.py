@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emotions import hygiene, votes
-from emotions import prepared as store
+from emotions.data import hygiene, votes
+from emotions.data import store
 from emotions.errors import UserError
 from emotions.files import csv_text
-from emotions.imaging import model_inputs
-from emotions.prepared import Prepared
+from emotions.data.imaging import model_inputs
+from emotions.data.store import Prepared
 from emotions.progress import progress
-from emotions.sources import RawImage, part_roles
+from emotions.data.sources import RawImage, part_roles
 
 MANIFEST_FILE = "manifest.csv"
 REPORT_FILE = "report.json"

@@ -1,42 +1,13 @@
-"""On-the-fly augmentation: every epoch sees each training face slightly flipped, shifted, turned,
-zoomed, lit and contrasted differently. Done with OpenCV on the CPU (a few microseconds a face, far
-cheaper than Keras' image-transform layers there) and seeded per epoch and batch, so runs repeat."""
+"""What one training epoch sees: shuffled, optionally augmented batches of faces with per-face
+weights, and the weights that make rare classes count as much as common ones."""
 
 from __future__ import annotations
 
-import cv2
 import keras
 import numpy as np
 
+from emotions.model.augment import augment
 from emotions.params import AugmentParams
-
-
-def augment(images: np.ndarray, rng: np.random.Generator, aug: AugmentParams) -> np.ndarray:
-    """A randomly transformed copy of a batch of (N, H, W) images in [0, 1]."""
-    n, height, width = images.shape
-    out = np.empty_like(images)
-    angles = np.asarray(rng.uniform(-aug.rotation, aug.rotation, n))
-    scales = 1.0 + np.asarray(rng.uniform(-aug.zoom, aug.zoom, n))
-    shifts: np.ndarray = rng.uniform(-aug.shift, aug.shift, (n, 2)) * (width, height)
-    flips = np.asarray(rng.random(n) < 0.5) if aug.flip else np.zeros(n, bool)
-    centre = (width / 2 - 0.5, height / 2 - 0.5)
-    for i in range(n):
-        matrix = cv2.getRotationMatrix2D(centre, float(angles[i]), float(scales[i]))
-        matrix[:, 2] += shifts[i]
-        source = images[i, :, ::-1] if flips[i] else images[i]
-        out[i] = cv2.warpAffine(
-            np.ascontiguousarray(source),
-            matrix,
-            (width, height),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REFLECT_101,
-        )
-    if aug.contrast > 0:
-        means = out.mean(axis=(1, 2), keepdims=True)
-        out = (out - means) * (1.0 + rng.uniform(-aug.contrast, aug.contrast, (n, 1, 1))) + means
-    if aug.brightness > 0:
-        out = out + rng.uniform(-aug.brightness, aug.brightness, (n, 1, 1))
-    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
 
 
 class Batches(keras.utils.PyDataset):
