@@ -68,7 +68,7 @@ def main() -> None:
         images, labels = prepared.images[test], prepared.labels[test]
         votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
     started = time.perf_counter()
-    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images))
+    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images), predictor.meta.temperature)
     seconds = time.perf_counter() - started
     if args.data and not args.set:
         print(json.dumps(evaluation.metrics(), indent=2) if args.json else evaluation.text_report())
@@ -86,6 +86,14 @@ def main() -> None:
     crowd = metrics.get("crowd")
     if isinstance(crowd, dict):
         print(f"evaluate: against the crowd's majority: accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}")
+    scores = metrics.get("calibration")
+    if isinstance(scores, dict):
+        print(
+            f"evaluate: calibration (temperature {scores['temperature']:g}), before -> after: "
+            f"ECE {scores['ece_before']:.4f} -> {scores['ece_after']:.4f}, "
+            f"NLL {scores['nll_before']:.4f} -> {scores['nll_after']:.4f}, "
+            f"Brier {scores['brier_before']:.4f} -> {scores['brier_after']:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -93,3 +93,39 @@ def annotate(image: np.ndarray, faces: Sequence[tuple[tuple[int, int, int, int] 
     for (x, y, w, h), *_ in labels:  # boxes and labels go around faces, never over them
         out[y + band : y + band + h, x + thickness : x + thickness + w] = image[y : y + h, x : x + w]
     return out
+
+
+def reliability_diagram(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], side: int = 300) -> np.ndarray:
+    """Reliability diagrams side by side, one per ``(title, count, confidence, accuracy)`` over equal-
+    width confidence bins (means NaN where a bin is empty): each bin's accuracy as a blue bar, the
+    gap to its mean confidence in red, the diagonal of perfect calibration, and under the plot the
+    share of the faces in each bin."""
+    left, top, strip, bottom = 50, 40, 40, 45  # margins: tick labels, title, the faces strip, the axis name
+    width, height = left + side + 20, top + side + strip + bottom
+    image = np.full((height, width * len(panels), 3), 255, np.uint8)
+    for k, (title, count, confidence, accuracy) in enumerate(panels):
+        x0, y0, bins = k * width + left, top + side, len(count)  # the plot's bottom-left corner
+
+        def at(fraction: float, x0: int = x0) -> int:
+            return x0 + round(fraction * side)
+
+        def level(value: float, y0: int = y0) -> int:
+            return y0 - round(value * side)
+
+        for i in np.flatnonzero(count):
+            x1, x2 = at(i / bins), at((i + 1) / bins)
+            cv2.rectangle(image, (x1, level(accuracy[i])), (x2, y0), (200, 130, 40), -1)
+            cv2.rectangle(image, (x1, level(accuracy[i])), (x2, level(confidence[i])), (170, 170, 255), -1)
+            cv2.rectangle(image, (x1, level(max(accuracy[i], confidence[i]))), (x2, y0), (90, 60, 20), 1)
+            share = round((strip - 8) * count[i] / count.max())
+            cv2.rectangle(image, (x1, y0 + strip - 2 - share), (x2, y0 + strip - 2), (150, 150, 150), -1)
+        cv2.line(image, (x0, y0), (at(1), level(1)), (90, 90, 90), 1, cv2.LINE_AA)
+        cv2.rectangle(image, (x0, level(1)), (at(1), y0), BLACK, 1)
+        for tick in (0.0, 0.5, 1.0):
+            _text(image, f"{tick:g}", (at(tick) - 8, y0 + strip + 14), 0.4)
+            _text(image, f"{tick:g}", (x0 - 28, level(tick) + 5), 0.4)
+        _text(image, "faces", (x0 - 46, y0 + strip - 6), 0.4, (110, 110, 110))
+        _text(image, "confidence", (x0 + side // 2 - 40, height - 10), 0.5)
+        _text(image, "accuracy", (x0 + 6, level(1) + 18), 0.5)
+        _text(image, title, (x0, top - 14), 0.55, BLACK, 1)
+    return image

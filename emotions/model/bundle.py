@@ -1,8 +1,10 @@
-"""The trained model on disk: the Keras file plus what predict needs to use it (classes, image size)."""
+"""The trained model on disk: the Keras file plus what predict needs to use it (classes, image size)
+and what evaluate needs to score its calibration (the temperature baked into it)."""
 
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ class ModelMeta:
     classes: tuple[str, ...]
     image_size: int
     face_detect: bool
+    temperature: float  # the probabilities are softmax(log(q) / temperature) of the network's own q; 1: not calibrated
 
 
 def _numbered(node: object, ids: dict[object, int]) -> object:
@@ -70,7 +73,10 @@ def read_meta(model_dir: Path) -> ModelMeta:
     path = model_dir / META_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]))
+        meta = ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]), float(raw["temperature"]))
+        if not (math.isfinite(meta.temperature) and meta.temperature > 0):
+            raise ValueError(f"temperature {meta.temperature} is not a number > 0")
+        return meta
     except FileNotFoundError:
         raise missing(path) from None
     except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind

@@ -50,8 +50,9 @@ def _canonical(model: onnx.ModelProto) -> None:
 
 
 def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
-    """Write into the file what a user holding only it needs: the class order, the input size and
-    how a face becomes an input (``emotions.data.imaging.preprocess``)."""
+    """Write into the file what a user holding only it needs: the class order, the input size, how a
+    face becomes an input (``emotions.data.imaging.preprocess``) and the temperature its
+    probabilities are calibrated with."""
     size = meta.image_size
     onnx.helper.set_model_props(
         exported,
@@ -64,6 +65,12 @@ def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
                 "(OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) and divided by 255"
             ),
             "output": "float32 (N, classes): each class's probability, in the order of the classes entry",
+            "temperature": f"{meta.temperature:g}",
+            "calibration": (
+                "the output is softmax(log(q) / temperature) of the network's own probabilities q, the temperature "
+                "fitted on held-out faces so that the probabilities are calibrated; softmax(temperature * log(p)) "
+                "gives q back (temperature 1: not calibrated)"
+            ),
         },
     )
     exported.doc_string = f"Facial-emotion classifier: {', '.join(meta.classes)}."

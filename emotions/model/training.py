@@ -19,8 +19,9 @@ from dvclive import Live
 from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
+from emotions.inference.calibration import HIGHEST, LOWEST, fit_temperature
 from emotions.model.batches import Batches, balanced_class_weights
-from emotions.model.layers import keeping_classes, with_test_time_augmentation
+from emotions.model.layers import keeping_classes, with_temperature, with_test_time_augmentation
 from emotions.model.networks import NETWORKS, ModelParams, build_model
 from emotions.model.precision import arithmetic
 from emotions.params import AugmentParams, TrainParams
@@ -225,5 +226,30 @@ def train(
     if prepared.extra_classes:
         model = keeping_classes(model, len(prepared.classes))
     if model_params.tta_flip or model_params.tta_shift:
-        return with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+        model = with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+    if p.calibrate:
+        model = calibrated(model, prepared.images[val_idx], prepared.labels[val_idx])
     return model
+
+
+def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> keras.Model:
+    """``model`` with a temperature fitted on held-out faces (the validation part: the test part
+    stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
+    after every wrapper: it calibrates what the saved model answers. Where the faces do not bound
+    the fit (every one answered right, say), any temperature at the end of the range would be
+    arbitrary: the model is kept as it is."""
+    probabilities = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
+    fit = fit_temperature(probabilities, labels)
+    if fit.at_limit:
+        why = "every face is right" if fit.temperature <= LOWEST else "most faces are wrong"
+        print(
+            f"train: no temperature fitted on {len(labels)} validation images: their negative log-likelihood, "
+            f"{fit.nll_before:.4f} as they are, keeps falling to {fit.nll_after:.4f} at temperature {fit.temperature:g}, "
+            f"the end of the range searched ({LOWEST:g} to {HIGHEST:g}), as when {why}; probabilities kept"
+        )
+        return model
+    print(
+        f"train: temperature {fit.temperature:g} fitted on {len(labels)} validation images "
+        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after)"
+    )
+    return with_temperature(model, fit.temperature)
