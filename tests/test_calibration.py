@@ -92,7 +92,7 @@ def test_fitting_recovers_a_known_temperature(true_temperature: float) -> None:
         assert expected_calibration_error(calibrated, labels) < expected_calibration_error(probabilities, labels) / 3
 
 
-def test_faces_that_do_not_bound_the_temperature_stop_at_the_limit() -> None:
+def test_faces_that_want_a_temperature_beyond_the_range_get_its_end() -> None:
     """Every face right: the sharper, the likelier, down to the lowest temperature searched."""
     fit = fit_temperature(np.array([[0.6, 0.4], [0.3, 0.7]]), np.array([0, 1]))
     assert fit.temperature == calibration.LOWEST and fit.at_limit

@@ -204,10 +204,15 @@ def test_training_calibrates_unless_told_not_to(model_dir: Path, tmp_path: Path,
         line,
     ), line
     assert temperature_of(softened) > 1
-    # only faces it answers right: the likelier the sharper, without end; no temperature is fitted
+    # only faces it answers right: the sharper the likelier, to the end of the range searched
     right = plain.predict(faces[..., np.newaxis], verbose=0).argmax(axis=1) == prepared.labels[split["train"]]
-    assert calibrated(plain, faces[right], prepared.labels[split["train"]][right]) is plain
-    assert "no temperature fitted" in capsys.readouterr().out
+    sharpened = calibrated(plain, faces[right], prepared.labels[split["train"]][right])
+    assert temperature_of(sharpened) == 0.25
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .endswith("after; at the end of the range searched, 0.25 to 10: the network is far less sure than it is right)")
+    )
 
 
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:

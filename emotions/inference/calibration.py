@@ -115,8 +115,8 @@ class Fit:
 
     @property
     def at_limit(self) -> bool:
-        """Whether the search stopped at its end: the faces did not bound the temperature (with every
-        one of them right, a lower temperature always fits better)."""
+        """Whether the best temperature is at an end of the range searched: the faces would have
+        taken one further out (with every one of them right, the lower the better)."""
         return not LOWEST < self.temperature < HIGHEST
 
 

@@ -95,8 +95,7 @@ def _calibration_section(scores: dict[str, float]) -> list[str]:
     how = (
         f"calibrated: its network's logits divided by a temperature of {temperature:g}, fitted on the validation part"
         if temperature != 1
-        else "its network's own (temperature 1: `train.calibrate` is false, or the validation part did not bound the "
-        "fit), so before and after are the same"
+        else "its network's own (`train.calibrate: false`), so before and after are the same"
     )
     return [
         "",

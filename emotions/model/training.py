@@ -220,9 +220,10 @@ def train(
                 epochs += len(history.epoch)
     seconds = time.perf_counter() - started
     print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
-    if policy != "float32" or p.low_res_size:  # saved and exported: float32 and the full image size
-        trained, model = model, build_model(prepared.image_size, num_classes, model_params)
-        model.set_weights(trained.get_weights())
+    # saved and exported: float32, the full image size, and without the training's loss and metrics,
+    # which Keras cannot load back once the network is wrapped (test-time augmentation, temperature)
+    trained, model = model, build_model(prepared.image_size, num_classes, model_params)
+    model.set_weights(trained.get_weights())
     if prepared.extra_classes:
         model = keeping_classes(model, len(prepared.classes))
     if model_params.tta_flip or model_params.tta_shift:
@@ -235,21 +236,15 @@ def train(
 def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> keras.Model:
     """``model`` with a temperature fitted on held-out faces (the validation part: the test part
     stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
-    after every wrapper: it calibrates what the saved model answers. Where the faces do not bound
-    the fit (every one answered right, say), any temperature at the end of the range would be
-    arbitrary: the model is kept as it is."""
+    after every wrapper: it calibrates what the saved model answers."""
     probabilities = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
     fit = fit_temperature(probabilities, labels)
+    note = ""
     if fit.at_limit:
-        why = "every face is right" if fit.temperature <= LOWEST else "most faces are wrong"
-        print(
-            f"train: no temperature fitted on {len(labels)} validation images: their negative log-likelihood, "
-            f"{fit.nll_before:.4f} as they are, keeps falling to {fit.nll_after:.4f} at temperature {fit.temperature:g}, "
-            f"the end of the range searched ({LOWEST:g} to {HIGHEST:g}), as when {why}; probabilities kept"
-        )
-        return model
+        how = "less sure than it is right" if fit.temperature <= LOWEST else "surer than it is right"
+        note = f"; at the end of the range searched, {LOWEST:g} to {HIGHEST:g}: the network is far {how}"
     print(
         f"train: temperature {fit.temperature:g} fitted on {len(labels)} validation images "
-        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after)"
+        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after{note})"
     )
     return with_temperature(model, fit.temperature)
