@@ -211,7 +211,7 @@ def test_training_calibrates_unless_told_not_to(model_dir: Path, tmp_path: Path,
     assert (
         capsys.readouterr()
         .out.strip()
-        .endswith("after; at the end of the range searched, 0.25 to 10: the network is far less sure than it is right)")
+        .endswith("after; at the end of the range searched, 0.25 to 10: even there the network is less sure than it is right)")
     )
 
 

@@ -117,8 +117,8 @@ def _calibration_section(scores: dict[str, float]) -> list[str]:
         "",
         f"![reliability diagram]({RELIABILITY_PNG})",
         "",
-        "Blue: the share of the faces answered right in each confidence bin; red: its gap to the bin's mean confidence; "
-        "the diagonal: perfect calibration; grey: how many faces each bin holds.",
+        "Blue: the share of the faces answered right in each confidence bin; red line: the bin's mean confidence, the gap "
+        "shaded red; the diagonal: perfect calibration; grey: how many faces each bin holds.",
     ]
 
 
@@ -167,7 +167,7 @@ def _write_reliability(evaluation: Evaluation, out_dir: Path) -> None:
     for when, probabilities in (("before", before), ("after", evaluation.probabilities)):
         bins = calibration.reliability(probabilities, evaluation.y_true)
         write_text(out_dir / CALIBRATION_FILES[when], csv_text(bins.COLUMNS, bins.rows()))
-        named = when if when == "before" else f"after (temperature {evaluation.temperature:g})"
+        named = when if when == "before" else f"after, temperature {evaluation.temperature:g}"
         panels.append((f"{named}: ECE {bins.expected_calibration_error:.4f}", bins.count, bins.confidence, bins.accuracy))
     write_png(out_dir / RELIABILITY_PNG, reliability_diagram(panels))
 

@@ -242,7 +242,7 @@ def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> ke
     note = ""
     if fit.at_limit:
         how = "less sure than it is right" if fit.temperature <= LOWEST else "surer than it is right"
-        note = f"; at the end of the range searched, {LOWEST:g} to {HIGHEST:g}: the network is far {how}"
+        note = f"; at the end of the range searched, {LOWEST:g} to {HIGHEST:g}: even there the network is {how}"
     print(
         f"train: temperature {fit.temperature:g} fitted on {len(labels)} validation images "
         f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after{note})"
