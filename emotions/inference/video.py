@@ -21,7 +21,8 @@ from emotions.inference.prediction import Prediction, Predictor, is_video_file
 from emotions.inference.tracking import Tracker
 from emotions.progress import progress
 
-# FFmpeg would print its own lines for a damaged file ("moov atom not found"); one warning of ours says it.
+# FFmpeg and OpenCV would print their own lines for a damaged file ("moov atom not found"); one warning
+# of ours says it.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 DEFAULT_FPS = 5.0  # sampled frames per second: faces change expression more slowly than this
@@ -56,7 +57,12 @@ class VideoFrames:
                     raise BadVideo("empty file")
         except OSError as err:
             raise BadVideo(f"cannot read file: {err.strerror or err}") from None
-        self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # OpenCV's warning for a damaged file
+        try:
+            self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self.rate = self._capture.get(cv2.CAP_PROP_FPS)
         if not self._capture.isOpened():
             raise BadVideo("not a readable video")
@@ -64,6 +70,7 @@ class VideoFrames:
             self._capture.release()
             raise BadVideo("not a readable video (no frame rate)")
         self.fps = fps
+        self.size = (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.frames = 0  # read so far
         count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT)  # from the header: for progress only
         self.expected = min(round(count), math.ceil(count / self.rate * fps)) if count > 0 else None
