@@ -50,6 +50,14 @@ class FaceSummary:
     shares: dict[str, float]
 
 
+def classified(
+    path: str, row: np.ndarray, classes: Sequence[str], box: Box | None = None, time: float | None = None, face: int | None = None
+) -> Prediction:
+    """The prediction of one row of class probabilities: the top label and every class's probability."""
+    probabilities = {name: float(p) for name, p in zip(classes, row, strict=True)}
+    return Prediction(path, classes[int(np.argmax(row))], probabilities, box=box, time=time, face=face)
+
+
 def is_video_file(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
 
@@ -109,16 +117,18 @@ class Predictor:
             if isinstance(slot, Prediction):
                 results.append(slot)
                 continue
-            row = next(probs)
-            results.append(
-                Prediction(
-                    slot[0],
-                    label=classes[int(np.argmax(row))],
-                    probabilities={name: float(p) for name, p in zip(classes, row, strict=True)},
-                    box=slot[1],
-                )
-            )
+            results.append(classified(slot[0], next(probs), classes, box=slot[1]))
         return results
+
+
+def unique_stem(path: str, used: set[str]) -> str:
+    """The file's name without its suffix, with ``_`` added until it is not in ``used`` (then added to
+    it): two inputs of one name in different folders get two annotated copies."""
+    name = Path(path).stem
+    while name in used:
+        name += "_"
+    used.add(name)
+    return name
 
 
 def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
@@ -134,11 +144,7 @@ def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Pa
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             continue
-        name = Path(path).stem
-        while name in used:
-            name += "_"
-        used.add(name)
-        target = out_dir / f"{name}.png"
+        target = out_dir / f"{unique_stem(path, used)}.png"
         write_png(
             target, annotate(image, [(f.box, f.label, f.probabilities[f.label]) for f in faces if f.label and f.probabilities])
         )

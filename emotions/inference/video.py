@@ -17,7 +17,7 @@ from emotions.data.imaging import Box, model_inputs
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_png
 from emotions.inference.figures import WHITE, annotate, emotion_timeline
-from emotions.inference.prediction import Prediction, Predictor, is_video_file
+from emotions.inference.prediction import Prediction, Predictor, classified, is_video_file, unique_stem
 from emotions.inference.tracking import Tracker
 from emotions.progress import progress
 
@@ -27,6 +27,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 DEFAULT_FPS = 5.0  # sampled frames per second: faces change expression more slowly than this
 FOURCC = "mp4v"  # MPEG-4 part 2: OpenCV's own FFmpeg writes it everywhere, no extra codec needed
+
+
+NO_FRAME = "not a readable video (no frame could be decoded)"
 
 
 class BadVideo(Exception):
@@ -122,21 +125,14 @@ def predict_video(predictor: Predictor, path: Path, fps: float) -> list[Predicti
                 if not faces:
                     continue
                 probabilities = predictor.probabilities(np.stack([image for _, image in faces]))
-                for (box, _), face, row in zip(faces, ids, probabilities, strict=True):
-                    rows.append(
-                        Prediction(
-                            str(path),
-                            label=classes[int(np.argmax(row))],
-                            probabilities={name: float(p) for name, p in zip(classes, row, strict=True)},
-                            box=box,
-                            time=time,
-                            face=face,
-                        )
-                    )
+                rows += [
+                    classified(str(path), row, classes, box=box, time=time, face=face)
+                    for (box, _), face, row in zip(faces, ids, probabilities, strict=True)
+                ]
     except BadVideo as err:
         return [Prediction(str(path), error=str(err))]
     if not sampled:
-        return [Prediction(str(path), error="not a readable video (no frame could be decoded)")]
+        return [Prediction(str(path), error=NO_FRAME)]
     return rows or [Prediction(str(path), error=f"no face found in {sampled} sampled frames")]
 
 
@@ -169,7 +165,7 @@ def _write_video(video: VideoFrames, rows: Sequence[Prediction], target: Path) -
     samples = iter(progress(video, f"annotating {target.name}", total=video.expected, unit="frame"))
     first = next(samples, None)
     if first is None:
-        raise BadVideo("no frame could be decoded")
+        raise BadVideo(NO_FRAME)
     shape = first[1].shape
     height, width = annotate(np.zeros(shape, np.uint8), [_drawn(r) for r in rows]).shape[:2]
     width, height = width + width % 2, height + height % 2  # the encoder needs even sides
@@ -200,10 +196,7 @@ def write_annotated_videos(predictions: Sequence[Prediction], out_dir: Path, fps
     written: list[Path] = []
     used: set[str] = set()
     for path, rows in by_video.items():
-        name = Path(path).stem
-        while name in used:
-            name += "_"
-        used.add(name)
+        name = unique_stem(path, used)
         classes = list(rows[0].probabilities or ())
         faces: dict[int | None, list[tuple[float, list[float]]]] = {}
         for r in rows:
