@@ -25,7 +25,7 @@ def _centre(box: Box) -> tuple[float, float]:
     return x + w / 2, y + h / 2
 
 
-def step(a: Box, b: Box) -> float | None:
+def _distance(a: Box, b: Box) -> float | None:
     """How far box ``b`` lies from box ``a``, in face widths (their mean); None when ``b`` is too far or
     of too different a size to be the same face one sample later."""
     width = (a[2] + b[2]) / 2
@@ -52,7 +52,7 @@ class Tracker:
             (distance, i, j)
             for i, track in enumerate(self._tracks)
             for j, box in enumerate(boxes)
-            if (distance := step(track.box, box)) is not None
+            if (distance := _distance(track.box, box)) is not None
         )
         ids: list[int | None] = [None] * len(boxes)
         taken: set[int] = set()

@@ -21,14 +21,12 @@ from emotions.inference.prediction import Prediction, Predictor, classified, is_
 from emotions.inference.tracking import Tracker
 from emotions.progress import progress
 
-# FFmpeg and OpenCV would print their own lines for a damaged file ("moov atom not found"); one warning
-# of ours says it.
+# FFmpeg would print its own lines for a damaged file ("moov atom not found"), as would OpenCV (quietened
+# where a video opens): one warning of ours says it.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 DEFAULT_FPS = 5.0  # sampled frames per second: faces change expression more slowly than this
 FOURCC = "mp4v"  # MPEG-4 part 2: OpenCV's own FFmpeg writes it everywhere, no extra codec needed
-
-
 NO_FRAME = "not a readable video (no frame could be decoded)"
 
 
