@@ -4,11 +4,11 @@
 
 Without --video it writes a 640x480, 30 fps, 20-second video of drawn faces (emotions/data/clips.py:
 one face crossing the frame, four seconds without a face, then two faces at once). The process is
-pinned to CPU 0 (as `taskset -c 0` would), OpenCV and onnxruntime run one thread each. Measured, the
-median of --runs: predicting (decoding every frame, detecting and classifying the faces of the
-sampled ones, tracking them; after one run that warms up) and, apart, writing the annotated copy and the emotion timeline (which
-reads the video again). The model loads before the clock starts. Results go to
-bench/results/video.json and are printed as a table.
+pinned to CPU 0 (Linux, as `taskset -c 0` would), OpenCV and onnxruntime run one thread each.
+Measured, the median of --runs: predicting (decoding every frame, detecting and classifying the
+faces of the sampled ones, tracking them; after one run that warms up) and, apart, writing the
+annotated copy and the emotion timeline (which reads the video again). The model loads before the
+clock starts. Results go to bench/results/video.json and are printed as a table.
 """
 
 from __future__ import annotations
