@@ -3,6 +3,7 @@
 python -m stages.predict PATH...            a table on the terminal
 python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
 python -m stages.predict data/new --out reports/predictions.csv   (the DVC stage)
+python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its label
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from emotions.errors import run_cli
 from emotions.files import write_text
+from emotions.inference.explain import write_explained
 from emotions.inference.prediction import Predictor, as_csv, as_json, as_table, expand_inputs, write_annotated
 
 
@@ -25,6 +27,7 @@ def main() -> None:
     output.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     output.add_argument("--out", type=Path, help="write the predictions as CSV to this file")
     parser.add_argument("--annotate", type=Path, metavar="DIR", help="write a copy of each image with boxes and labels drawn on")
+    parser.add_argument("--explain", type=Path, metavar="DIR", help="write each face with a heat map of what drove its label")
     args = parser.parse_args()
     predictor = Predictor(args.model_dir)
     predictions = predictor.predict(expand_inputs(args.paths))
@@ -41,6 +44,9 @@ def main() -> None:
     if args.annotate:
         written = write_annotated(predictions, args.annotate)
         print(f"predict: {len(written)} annotated images in {args.annotate}", file=sys.stderr)
+    if args.explain:
+        written = write_explained(predictor, predictions, args.explain)
+        print(f"predict: {len(written)} heat maps in {args.explain}", file=sys.stderr)
     failed = [p for p in predictions if p.error]
     for p in failed:
         print(f"warning: {p.path}: {p.error}", file=sys.stderr)

@@ -100,22 +100,35 @@ class Predictor:
         return results
 
 
-def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
-    """A copy of each predicted image with its faces' boxes and labels drawn on, named after it."""
+def faces_by_image(predictions: Sequence[Prediction]) -> dict[str, list[Prediction]]:
+    """The classified faces of each image, images and faces in input order."""
     by_image: dict[str, list[Prediction]] = {}
     for p in predictions:
         if p.label is not None:
             by_image.setdefault(p.path, []).append(p)
-    written: list[Path] = []
+    return by_image
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Output file names, a repeat made unique with trailing underscores (two folders may both hold face.png)."""
     used: set[str] = set()
-    for path, faces in by_image.items():
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            continue
-        name = Path(path).stem
+    unique = []
+    for name in names:
         while name in used:
             name += "_"
         used.add(name)
+        unique.append(name)
+    return unique
+
+
+def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
+    """A copy of each predicted image with its faces' boxes and labels drawn on, named after it."""
+    by_image = faces_by_image(predictions)
+    written: list[Path] = []
+    for (path, faces), name in zip(by_image.items(), unique_names([Path(p).stem for p in by_image]), strict=True):
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            continue
         target = out_dir / f"{name}.png"
         write_png(
             target, annotate(image, [(f.box, f.label, f.probabilities[f.label]) for f in faces if f.label and f.probabilities])
