@@ -5,6 +5,7 @@ python -m stages.predict PATH...            a table on the terminal
 python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
 python -m stages.predict clip.mp4 --fps 2   a video's faces, two frames a second, and a summary per face
 python -m stages.predict data/new --out reports/predictions.csv   (the DVC stage)
+python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its label
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from emotions.errors import run_cli
 from emotions.files import write_text
+from emotions.inference.explain import write_explained
 from emotions.inference.prediction import (
     Predictor,
     as_csv,
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument(
         "--fps", type=parse_fps, default=DEFAULT_FPS, help=f"video frames sampled a second (default {DEFAULT_FPS:g})"
     )
+    parser.add_argument("--explain", type=Path, metavar="DIR", help="write each face with a heat map of what drove its label")
     args = parser.parse_args()
     predictor = Predictor(args.model_dir)
     predictions = predict_all(predictor, expand_inputs(args.paths), args.fps)
@@ -62,6 +65,9 @@ def main() -> None:
         videos = write_annotated_videos(predictions, args.annotate, args.fps)
         also = f", {len(videos)} annotated videos and their emotion timelines" if videos else ""
         print(f"predict: {len(written)} annotated images{also} in {args.annotate}", file=sys.stderr)
+    if args.explain:
+        written = write_explained(predictor, predictions, args.explain)
+        print(f"predict: {len(written)} heat maps in {args.explain}", file=sys.stderr)
     failed = [p for p in predictions if p.error]
     for p in failed:
         print(f"warning: {p.path}: {p.error}", file=sys.stderr)

@@ -9,6 +9,8 @@ import numpy as np
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE, BLACK, RED, GREEN = (255, 255, 255), (0, 0, 0), (40, 40, 220), (40, 160, 40)
+HEAT_FLOOR = 1e-6  # smaller probability drops are float32 rounding (steps of 6e-8 near 1), not causes: never shown hot
+HEAT_ALPHA = 0.5  # the colours' share of a heat map's blend with the face
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.5, color=BLACK, thickness: int = 1) -> None:
@@ -41,16 +43,29 @@ def confusion_image(matrix: np.ndarray, classes: Sequence[str], cell: int = 90) 
     return image
 
 
+def heat_overlay(face: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """A BGR picture of an 8-bit grayscale face with an occlusion map (of any size, probability drops)
+    stretched over it and colour-mapped: red where hiding the face lowered its label's probability
+    most, blue where hiding it cost nothing or helped. The colours span the map's own largest drop:
+    they show where, not how much (a very sure model's largest drops can be under 0.01)."""
+    share = np.clip(heat / max(float(heat.max()), HEAT_FLOOR), 0, 1).astype(np.float32)
+    stretched = cv2.resize(share, (face.shape[1], face.shape[0]), interpolation=cv2.INTER_LINEAR)
+    colours = cv2.applyColorMap(np.round(stretched * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.addWeighted(cv2.cvtColor(face, cv2.COLOR_GRAY2BGR), 1 - HEAT_ALPHA, colours, HEAT_ALPHA, 0)
+
+
 def mistakes_grid(
     images: np.ndarray,
     true: Sequence[str],
     predicted: Sequence[str],
     confidence: Sequence[float],
+    heat: np.ndarray | None = None,
     columns: int = 6,
     tile: int = 144,
 ) -> np.ndarray:
-    """Misclassified faces (images in [0, 1]) with their true label and the wrong prediction; with
-    none, a picture that says so rather than a blank one."""
+    """Misclassified faces (images in [0, 1]) with their true label and the wrong prediction, each with
+    its occlusion map laid over it where ``heat`` gives them; with none, a picture that says so
+    rather than a blank one."""
     label_height = 40
     if not len(images):
         grid = np.full((tile + label_height, columns * tile, 3), 255, np.uint8)
@@ -61,7 +76,7 @@ def mistakes_grid(
     for k, image in enumerate(images):
         y, x = (k // columns) * (tile + label_height), (k % columns) * tile
         face = cv2.resize((image * 255).astype(np.uint8), (tile - 8, tile - 8), interpolation=cv2.INTER_NEAREST)
-        grid[y + 4 : y + tile - 4, x + 4 : x + tile - 4] = face[..., np.newaxis]
+        grid[y + 4 : y + tile - 4, x + 4 : x + tile - 4] = face[..., np.newaxis] if heat is None else heat_overlay(face, heat[k])
         _text(grid, f"true {true[k]}", (x + 4, y + tile + 12), 0.45, GREEN)
         _text(grid, f"pred {predicted[k]} {confidence[k]:.0%}", (x + 4, y + tile + 30), 0.45, RED)
     return grid

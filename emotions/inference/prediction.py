@@ -123,7 +123,7 @@ class Predictor:
 
 def unique_stem(path: str, used: set[str]) -> str:
     """The file's name without its suffix, with ``_`` added until it is not in ``used`` (then added to
-    it): two inputs of one name in different folders get two annotated copies."""
+    it): two inputs of one name in different folders get two output files."""
     name = Path(path).stem
     while name in used:
         name += "_"
@@ -131,16 +131,21 @@ def unique_stem(path: str, used: set[str]) -> str:
     return name
 
 
-def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
-    """A copy of each predicted image with its faces' boxes and labels drawn on, named after it
-    (videos are drawn by emotions.inference.video)."""
+def faces_by_image(predictions: Sequence[Prediction]) -> dict[str, list[Prediction]]:
+    """The classified faces of each image (not video), images and faces in input order."""
     by_image: dict[str, list[Prediction]] = {}
     for p in predictions:
         if p.label is not None and p.time is None:
             by_image.setdefault(p.path, []).append(p)
+    return by_image
+
+
+def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
+    """A copy of each predicted image with its faces' boxes and labels drawn on, named after it
+    (videos are drawn by emotions.inference.video)."""
     written: list[Path] = []
     used: set[str] = set()
-    for path, faces in by_image.items():
+    for path, faces in faces_by_image(predictions).items():
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             continue
