@@ -77,7 +77,7 @@ def main() -> None:
         metrics = evaluation.metrics()
         write_text(args.out_dir / SETS_DIR / f"{args.set}.json", json.dumps(metrics, indent=2) + "\n")
     else:
-        metrics = write_reports(evaluation, images, args.out_dir, votes)
+        metrics = write_reports(evaluation, images, args.out_dir, predictor.probabilities, votes)
     print(evaluation.text_report())
     print(
         f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "

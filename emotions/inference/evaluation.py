@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from emotions.data.votes import majority
 from emotions.files import csv_text, write_png, write_text
 from emotions.inference import calibration
+from emotions.inference.explain import Probabilities, occlusion_map
 from emotions.inference.figures import confusion_image, mistakes_grid, reliability_diagram
 
 METRICS_FILE = "metrics.json"
@@ -23,6 +24,7 @@ PER_CLASS_FILE = "per_class.csv"
 MARKDOWN_FILE = "report.md"
 CONFUSION_PNG = "confusion.png"
 MISTAKES_PNG = "mistakes.png"
+MISTAKES_EXPLAINED_PNG = "mistakes_explained.png"
 MISTAKES_SHOWN = 24
 CALIBRATION_FILES = {"before": "calibration_before.csv", "after": "calibration_after.csv"}  # reliability diagram data
 RELIABILITY_PNG = "reliability.png"
@@ -151,6 +153,11 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
             f"The {mistakes} wrong answers the model was surest of: the true label, then the prediction and its probability.",
             "",
             f"![most confident mistakes]({MISTAKES_PNG})",
+            "",
+            "What each of these answers rests on (occlusion sensitivity: the face hidden one patch at a time; red where "
+            "hiding it lowered the predicted class's probability most):",
+            "",
+            f"![what the most confident mistakes rest on]({MISTAKES_EXPLAINED_PNG})",
         ]
     else:
         lines.append("None: every test image was classified correctly.")
@@ -173,12 +180,13 @@ def _write_reliability(evaluation: Evaluation, out_dir: Path) -> None:
 
 
 def write_reports(
-    evaluation: Evaluation, images: np.ndarray, out_dir: Path, votes: np.ndarray | None = None
+    evaluation: Evaluation, images: np.ndarray, out_dir: Path, model: Probabilities, votes: np.ndarray | None = None
 ) -> dict[str, object]:
     """Write the metrics, the text report, the per-image, per-class and per-confidence-bin tables DVC
-    plots draw, and a Markdown report with the confusion matrix, the most confident mistakes and the
-    reliability diagram as pictures. With the crowd's ``votes`` (over the classes in use), the metrics
-    also score against its majority."""
+    plots draw, and a Markdown report with the confusion matrix, the most confident mistakes (these
+    also with the heat maps of what the ``model``, that gave the probabilities, based them on) and
+    the reliability diagram as pictures. With the crowd's ``votes`` (over the classes in use), the
+    metrics also score against its majority."""
     metrics = evaluation.metrics()
     if votes is not None:
         metrics["crowd"] = evaluation.against_crowd(votes)
@@ -205,15 +213,14 @@ def write_reports(
     wrong = np.flatnonzero(evaluation.y_pred != evaluation.y_true)
     confidence = evaluation.probabilities.max(axis=1)
     worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]
-    write_png(
-        out_dir / MISTAKES_PNG,
-        mistakes_grid(
-            images[worst],
-            [names[i] for i in evaluation.y_true[worst]],
-            [names[i] for i in evaluation.y_pred[worst]],
-            confidence[worst].tolist(),
-        ),
+    captions = (
+        [names[i] for i in evaluation.y_true[worst]],
+        [names[i] for i in evaluation.y_pred[worst]],
+        confidence[worst].tolist(),
     )
+    write_png(out_dir / MISTAKES_PNG, mistakes_grid(images[worst], *captions))
+    heat = np.array([occlusion_map(model, images[i], int(evaluation.y_pred[i])) for i in worst])
+    write_png(out_dir / MISTAKES_EXPLAINED_PNG, mistakes_grid(images[worst], *captions, heat=heat))
     _write_reliability(evaluation, out_dir)
     write_text(out_dir / MARKDOWN_FILE, _markdown(metrics, evaluation, len(worst)))
     return metrics
