@@ -97,7 +97,8 @@ def _calibration_section(scores: dict[str, float]) -> list[str]:
     how = (
         f"calibrated: its network's logits divided by a temperature of {temperature:g}, fitted on the validation part"
         if temperature != 1
-        else "its network's own (`train.calibrate: false`), so before and after are the same"
+        else "its network's own (`train.calibrate: false`, or no temperature fitted: see train's output), so before "
+        "and after are the same"
     )
     return [
         "",

@@ -236,15 +236,22 @@ def train(
 def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> keras.Model:
     """``model`` with a temperature fitted on held-out faces (the validation part: the test part
     stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
-    after every wrapper: it calibrates what the saved model answers."""
+    after every wrapper: it calibrates what the saved model answers. Where the faces would take the
+    temperature past an end of the range searched (every one answered right, say), the fit has no
+    answer, and a temperature that sharp would round probabilities to 1 in float32: the model is
+    kept as it is."""
     probabilities = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
     fit = fit_temperature(probabilities, labels)
-    note = ""
     if fit.at_limit:
         how = "less sure than it is right" if fit.temperature <= LOWEST else "surer than it is right"
-        note = f"; at the end of the range searched, {LOWEST:g} to {HIGHEST:g}: even there the network is {how}"
+        print(
+            f"train: no temperature fitted on {len(labels)} validation images: even at {fit.temperature:g}, the end "
+            f"of the range searched ({LOWEST:g} to {HIGHEST:g}), the network is {how} (negative log-likelihood "
+            f"{fit.nll_before:.4f} as it is, {fit.nll_after:.4f} there), so its probabilities are kept"
+        )
+        return model
     print(
         f"train: temperature {fit.temperature:g} fitted on {len(labels)} validation images "
-        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after{note})"
+        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after)"
     )
     return with_temperature(model, fit.temperature)
