@@ -15,6 +15,7 @@ import pytest
 
 from emotions import params
 from emotions.data import preparation, splitting
+from emotions.data.encoding import Encoding
 from emotions.inference.prediction import Predictor, as_csv, as_json, as_table, expand_inputs
 from emotions.model import bundle
 from emotions.model.networks import ModelParams
@@ -25,6 +26,7 @@ from tests.conftest import (
     changed,
     drawn_face,
     make_dataset,
+    prepare_params,
     prepare_source,
     shape_image,
     spec,
@@ -33,7 +35,7 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 
-META = bundle.ModelMeta(CLASSES, 16, face_detect=False)
+META = Encoding(CLASSES, 16, face_detect=False)
 
 
 def tiny_training(**changes: object) -> tuple[ModelParams, params.TrainParams, params.AugmentParams]:
@@ -102,7 +104,7 @@ def test_a_failed_export_check_keeps_the_previous_model_whole(
     target = shutil.copytree(model_dir, tmp_path / "models")
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     monkeypatch.setattr(export, "largest_difference", lambda *_: float("nan"))
-    other_meta = bundle.ModelMeta(("a", "b", "c"), 16, face_detect=False)
+    other_meta = Encoding(("a", "b", "c"), 16, face_detect=False)
     with pytest.raises(UserError, match=r"models/model.onnx: exported model differs from Keras by nan"):
         export.save_checked(bundle.load_keras(model_dir), other_meta, target, np.zeros((2, 16, 16), np.float32))
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
@@ -553,7 +555,7 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     every = (*CLASSES, "fear", "neutral")
     root = make_dataset(tmp_path / "raw", classes=every, per_class=10)
     prepared, _, _ = preparation.prepare(
-        read_source(root, spec(every)), CLASSES, preparation.Options(image_size=16), extra_classes=("fear", "neutral")
+        read_source(root, spec(every)), CLASSES, prepare_params(), extra_classes=("fear", "neutral")
     )
     assert prepared.classes == CLASSES and prepared.all_classes == every
     assert set(prepared.labels.tolist()) == {0, 1, 2, 3, 4}
