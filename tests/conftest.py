@@ -28,7 +28,7 @@ TINY_PARAMS = {
         "csv_emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
         "votes": "none",
     },
-    "sample": {"classes": ["angry", "happy", "sad"], "per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
+    "sample": {"per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
     "prepare": {"image_size": 16, "on_bad_image": "skip", "min_std": 2.0, "dedupe": True, "face_detect": False},
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
     "model": {

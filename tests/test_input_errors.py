@@ -12,22 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from emotions.data.synthetic import EXPRESSIONS
 from tests.conftest import ROOT, TINY_PARAMS, make_dataset, shape_image, write_image, write_params
 from tests.test_imaging import plain_png
 from tests.test_pipeline_dvc import ENV, dvc, run
-from tests.test_stages import assert_user_error, stage, with_params
+from tests.test_stages import stage, with_params
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
-
-
-def test_sample_errors_name_sample_classes(project_dir: Path) -> None:
-    with_params(project_dir, **{"sample.classes": ["angry", "disgust"]})
-    assert_user_error(
-        stage("sample", "--out", "data/sample"),
-        f"sample.classes: the sample generator cannot draw 'disgust' (it draws: {', '.join(EXPRESSIONS)}); "
-        "point data.source at your own images instead",
-    )
 
 
 def test_prepare_lists_a_broken_link_and_goes_on(project_dir: Path) -> None:
