@@ -19,7 +19,7 @@ from tests.test_imaging import PEAK_MB
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
     prepared, rows, _ = prepare_source(raw_dataset, ("sad", "angry", "happy"))
     assert prepared.images.shape == (18, 16, 16) and prepared.images.dtype == np.float32
-    assert 0.0 <= prepared.images.min() and prepared.images.max() <= 1.0
+    assert prepared.images.max() == pytest.approx(220 / 255)  # 8-bit pixels scaled to [0, 1]: the shapes' ink
     assert prepared.classes == ("sad", "angry", "happy")
     assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
     assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
