@@ -15,6 +15,7 @@ from emotions.inference.evaluation import (
     CONFUSION_PNG,
     MARKDOWN_FILE,
     METRICS_FILE,
+    MISTAKES_EXPLAINED_PNG,
     MISTAKES_PNG,
     PER_CLASS_FILE,
     REPORT_FILE,
@@ -29,6 +30,11 @@ def one_hot(predicted: list[int], confidence: float = 0.8) -> np.ndarray:
     probs = np.full((len(predicted), 3), (1 - confidence) / 2)
     probs[np.arange(len(predicted)), predicted] = confidence
     return probs
+
+
+def uniform(images: np.ndarray) -> np.ndarray:
+    """A stand-in model that looks at nothing: heat maps of it are flat."""
+    return np.full((len(images), 3), 1 / 3, np.float32)
 
 
 def example() -> Evaluation:
@@ -50,7 +56,7 @@ def test_metrics_match_hand_computed_values() -> None:
 
 def test_reports_are_written(tmp_path: Path) -> None:
     images = np.random.default_rng(0).random((8, 16, 16), dtype=np.float32)
-    metrics = write_reports(example(), images, tmp_path)
+    metrics = write_reports(example(), images, tmp_path, uniform)
     assert json.loads((tmp_path / METRICS_FILE).read_text()) == json.loads(json.dumps(metrics))
     report = (tmp_path / REPORT_FILE).read_text()
     assert all(name in report for name in CLASSES) and "macro avg" in report
@@ -76,9 +82,27 @@ def test_most_confident_mistakes_come_first(tmp_path: Path, monkeypatch: pytest.
         return np.zeros((10, 10, 3), np.uint8)
 
     monkeypatch.setattr(evaluation_module, "mistakes_grid", record)
-    write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path)
+    write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path, uniform)
     assert shown["true"] == ["sad", "angry"] and shown["predicted"] == ["happy", "sad"]
     assert shown["confidence"] == pytest.approx([0.9, 0.8])
+
+
+def test_the_mistakes_are_shown_again_with_what_their_wrong_answers_rest_on(tmp_path: Path) -> None:
+    def top_half(images: np.ndarray) -> np.ndarray:  # "happy" the brighter the top half, the rest shared
+        happy = images[:, :8].mean(axis=(1, 2))
+        return np.stack([(1 - happy) / 2, happy, (1 - happy) / 2], axis=1)
+
+    images = np.zeros((8, 16, 16), np.float32)
+    images[:, :8] = 1.0  # bright tops: hiding part of one lowers "happy" and raises the others
+    write_reports(example(), images, tmp_path, top_half)
+    assert f"![what the most confident mistakes rest on]({MISTAKES_EXPLAINED_PNG})" in (tmp_path / MARKDOWN_FILE).read_text()
+    plain, explained = (cv2.imread(str(tmp_path / name)).astype(int) for name in (MISTAKES_PNG, MISTAKES_EXPLAINED_PNG))
+    assert explained.shape == plain.shape
+    red, blue = explained[..., 2], explained[..., 0]
+    # the surest mistake, sad called happy: its "happy" rests on the top half
+    assert red[30, 72] > blue[30, 72] + 50 and blue[120, 72] > red[120, 72] + 50
+    # the next, angry called sad: hiding the top only raises "sad", so nothing is hot
+    assert (blue[4:140, 148:284] > red[4:140, 148:284]).all()
 
 
 def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
@@ -92,9 +116,10 @@ def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
 
 def test_no_mistakes_draws_a_picture_that_says_so(tmp_path: Path) -> None:
     perfect = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 2]))
-    write_reports(perfect, np.zeros((3, 16, 16), np.float32), tmp_path)
-    picture = cv2.imread(str(tmp_path / MISTAKES_PNG))
-    assert picture is not None and picture.min() < 200  # not a blank white picture: it has writing
+    write_reports(perfect, np.zeros((3, 16, 16), np.float32), tmp_path, uniform)
+    for name in (MISTAKES_PNG, MISTAKES_EXPLAINED_PNG):
+        picture = cv2.imread(str(tmp_path / name))
+        assert picture is not None and picture.min() < 200  # not a blank white picture: it has writing
     assert "None: every test image was classified correctly." in (tmp_path / MARKDOWN_FILE).read_text()
 
 
@@ -104,7 +129,7 @@ def test_scores_against_the_crowd_on_faces_it_voted_on(tmp_path: Path) -> None:
     votes = np.array([[1, 0, 0], [0, 3, 5], [0, 0, 2], [0, 0, 0]], np.float32)  # the last face: no vote, not scored
     crowd = evaluation.against_crowd(votes)
     assert crowd["test_images"] == 3 and crowd["accuracy"] == 0.6667  # rounded, as every written metric
-    metrics = write_reports(evaluation, np.zeros((4, 8, 8), np.float32), tmp_path, votes)
+    metrics = write_reports(evaluation, np.zeros((4, 8, 8), np.float32), tmp_path, uniform, votes)
     assert metrics["crowd"] == crowd and metrics["accuracy"] == 0.75
     assert json.loads((tmp_path / "metrics.json").read_text())["crowd"] == crowd
     assert "Against the crowd's majority vote (3 faces" in (tmp_path / "report.md").read_text()

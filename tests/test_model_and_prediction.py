@@ -356,7 +356,7 @@ def test_bad_items_are_reported_and_the_rest_predicted(model_dir: Path, tmp_path
         ("bad.jpg", "truncated JPEG"),
         ("good.png", None),
         ("missing.png", "no such file or folder"),
-        ("empty", "folder has no images"),
+        ("empty", "folder has no images or videos"),
         ("notes.txt", "not a readable image"),
     ]
     assert predictions[1].label is not None

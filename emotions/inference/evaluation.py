@@ -11,6 +11,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from emotions.data.votes import majority
 from emotions.files import csv_text, write_png, write_text
+from emotions.inference.explain import Probabilities, occlusion_map
 from emotions.inference.figures import confusion_image, mistakes_grid
 
 METRICS_FILE = "metrics.json"
@@ -22,6 +23,7 @@ PER_CLASS_FILE = "per_class.csv"
 MARKDOWN_FILE = "report.md"
 CONFUSION_PNG = "confusion.png"
 MISTAKES_PNG = "mistakes.png"
+MISTAKES_EXPLAINED_PNG = "mistakes_explained.png"
 MISTAKES_SHOWN = 24
 
 
@@ -115,6 +117,11 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
             f"The {mistakes} wrong answers the model was surest of: the true label, then the prediction and its probability.",
             "",
             f"![most confident mistakes]({MISTAKES_PNG})",
+            "",
+            "What each of these answers rests on (occlusion sensitivity: the face hidden one patch at a time; red where "
+            "hiding it lowered the predicted class's probability most):",
+            "",
+            f"![what the most confident mistakes rest on]({MISTAKES_EXPLAINED_PNG})",
         ]
     else:
         lines.append("None: every test image was classified correctly.")
@@ -122,11 +129,12 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
 
 
 def write_reports(
-    evaluation: Evaluation, images: np.ndarray, out_dir: Path, votes: np.ndarray | None = None
+    evaluation: Evaluation, images: np.ndarray, out_dir: Path, model: Probabilities, votes: np.ndarray | None = None
 ) -> dict[str, object]:
     """Write the metrics, the text report, the per-image and per-class tables DVC plots draw, and a
-    Markdown report with the confusion matrix and the most confident mistakes as pictures. With the
-    crowd's ``votes`` (over the classes in use), the metrics also score against its majority."""
+    Markdown report with the confusion matrix and the most confident mistakes as pictures, these
+    also with the heat maps of what the ``model`` (that gave the probabilities) based them on. With
+    the crowd's ``votes`` (over the classes in use), the metrics also score against its majority."""
     metrics = evaluation.metrics()
     if votes is not None:
         metrics["crowd"] = evaluation.against_crowd(votes)
@@ -152,14 +160,13 @@ def write_reports(
     wrong = np.flatnonzero(evaluation.y_pred != evaluation.y_true)
     confidence = evaluation.probabilities.max(axis=1)
     worst = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES_SHOWN]
-    write_png(
-        out_dir / MISTAKES_PNG,
-        mistakes_grid(
-            images[worst],
-            [names[i] for i in evaluation.y_true[worst]],
-            [names[i] for i in evaluation.y_pred[worst]],
-            confidence[worst].tolist(),
-        ),
+    captions = (
+        [names[i] for i in evaluation.y_true[worst]],
+        [names[i] for i in evaluation.y_pred[worst]],
+        confidence[worst].tolist(),
     )
+    write_png(out_dir / MISTAKES_PNG, mistakes_grid(images[worst], *captions))
+    heat = np.array([occlusion_map(model, images[i], int(evaluation.y_pred[i])) for i in worst])
+    write_png(out_dir / MISTAKES_EXPLAINED_PNG, mistakes_grid(images[worst], *captions, heat=heat))
     write_text(out_dir / MARKDOWN_FILE, _markdown(metrics, evaluation, len(worst)))
     return metrics

@@ -48,8 +48,8 @@ def _evaluation(predictor: Predictor, images: np.ndarray, labels: np.ndarray) ->
 
 
 def score_test_part(model_dir: Path, prepared_dir: Path, split_path: Path, out_dir: Path) -> Score:
-    """The evaluate stage: the test part of the prepared data, every report written into ``out_dir``,
-    with the crowd's scores where the data has votes."""
+    """The evaluate stage: the test part of the prepared data, every report written into ``out_dir``
+    (the mistakes explained by the model itself), with the crowd's scores where the data has votes."""
     predictor = Predictor(model_dir)
     prepared = store.load(prepared_dir)
     if predictor.meta.classes != prepared.classes:
@@ -58,7 +58,7 @@ def score_test_part(model_dir: Path, prepared_dir: Path, split_path: Path, out_d
     images = prepared.images[test]
     evaluation, seconds = _evaluation(predictor, images, prepared.labels[test])
     votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
-    return Score(evaluation, write_reports(evaluation, images, out_dir, votes), seconds)
+    return Score(evaluation, write_reports(evaluation, images, out_dir, predictor.probabilities, votes), seconds)
 
 
 def as_trained(encoding: Encoding) -> PrepareParams:
