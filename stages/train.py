@@ -30,8 +30,7 @@ def main() -> None:
     from emotions.model.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
-    meta = bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect)
-    difference = save_checked(model, meta, args.model_dir, prepared.images[split["val"]])
+    difference = save_checked(model, prepared.encoding, args.model_dir, prepared.images[split["val"]])
     print(
         f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
         f"(largest difference on the validation images {difference:.1e})"

@@ -14,6 +14,7 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.files import atomic_dir, atomic_path
 from emotions.inference.runtime import INPUT_NAME, OnnxModel
@@ -49,7 +50,7 @@ def _canonical(model: onnx.ModelProto) -> None:
     graph.initializer.extend(constants)
 
 
-def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
+def describe(exported: onnx.ModelProto, meta: Encoding) -> None:
     """Write into the file what a user holding only it needs: the class order, the input size and
     how a face becomes an input (``emotions.data.imaging.preprocess``)."""
     size = meta.image_size
@@ -69,7 +70,7 @@ def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
     exported.doc_string = f"Facial-emotion classifier: {', '.join(meta.classes)}."
 
 
-def to_onnx(model: keras.Model, path: Path, meta: bundle.ModelMeta | None = None) -> None:
+def to_onnx(model: keras.Model, path: Path, meta: Encoding | None = None) -> None:
     """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs),
     described by ``meta`` where given."""
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
@@ -89,7 +90,7 @@ def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> fl
     return float(np.abs(expected - actual).max())
 
 
-def save_checked(model: keras.Model, meta: bundle.ModelMeta, model_dir: Path, images: np.ndarray) -> float:
+def save_checked(model: keras.Model, meta: Encoding, model_dir: Path, images: np.ndarray) -> float:
     """Save the Keras file, export it, check the export answers like Keras on real inputs, and add
     meta.json, all in a temporary folder that replaces ``model_dir`` only when the check passed: a
     mismatch stops the stage and never leaves a new meta.json beside an old export. Returns the
