@@ -131,13 +131,13 @@ def unique_stem(path: str, used: set[str]) -> str:
     return name
 
 
-def faces_by_image(predictions: Sequence[Prediction]) -> dict[str, list[Prediction]]:
-    """The classified faces of each image (not video), images and faces in input order."""
-    by_image: dict[str, list[Prediction]] = {}
+def faces_by_file(predictions: Sequence[Prediction], videos: bool = False) -> dict[str, list[Prediction]]:
+    """The classified faces of each image (or, with ``videos``, of each video), files and faces in input order."""
+    by_file: dict[str, list[Prediction]] = {}
     for p in predictions:
-        if p.label is not None and p.time is None:
-            by_image.setdefault(p.path, []).append(p)
-    return by_image
+        if p.label is not None and (p.time is not None) == videos:
+            by_file.setdefault(p.path, []).append(p)
+    return by_file
 
 
 def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
@@ -145,7 +145,7 @@ def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Pa
     (videos are drawn by emotions.inference.video)."""
     written: list[Path] = []
     used: set[str] = set()
-    for path, faces in faces_by_image(predictions).items():
+    for path, faces in faces_by_file(predictions).items():
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             continue
