@@ -200,10 +200,10 @@ class DataParams:
 
 @dataclass(frozen=True)
 class SampleParams:
-    """The synthetic demo data set that a fresh clone trains on."""
+    """The synthetic demo data set that a fresh clone trains on; its classes are ``data.classes`` (and
+    ``data.extra_classes``), those the generator can draw."""
 
     SECTION: ClassVar[str] = "sample"
-    classes: tuple[str, ...]
     per_class: int
     new_per_class: int
     image_size: int
@@ -212,7 +212,6 @@ class SampleParams:
     @classmethod
     def read(cls, s: _Section) -> SampleParams:
         return cls(
-            classes=s.names("classes"),
             per_class=s.integer("per_class", minimum=3),
             new_per_class=s.integer("new_per_class", minimum=0),
             image_size=s.integer("image_size", minimum=16),

@@ -11,33 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-import numpy as np
-
 from emotions import params
-from emotions.data import preparation, splitting, store
-from emotions.data.sources import SourceSpec, read_source
-from emotions.errors import UserError, run_cli
-from emotions.files import write_text
-from emotions.inference.evaluation import Evaluation, write_reports
-from emotions.inference.prediction import Predictor
+from emotions.errors import run_cli
+from emotions.inference import scoring
 
 SETS_DIR = "sets"  # under --out-dir: one metrics file per extra test set
-
-
-def _labelled_set(path: Path, predictor: Predictor) -> tuple[np.ndarray, np.ndarray]:
-    """Any labelled data set, read and preprocessed exactly as the model's training data was. Of a
-    source with parts only the held-out ones count (the model may have trained on its training part);
-    a source without parts is scored whole."""
-    data = params.load(params.DataParams)
-    meta = predictor.meta
-    spec = SourceSpec(meta.classes, data.aliases, data.csv_emotions, "auto")
-    options = preparation.Options(image_size=meta.image_size, face_detect=meta.face_detect)
-    prepared, _, _ = preparation.prepare(read_source(path, spec), meta.classes, options)
-    held_out = prepared.parts != "train"
-    return prepared.images[held_out], prepared.labels[held_out]
 
 
 def main() -> None:
@@ -54,46 +34,18 @@ def main() -> None:
         parser.error("--json goes with --data")
     if args.set and args.data:
         parser.error("--set and --data: give one")
-    if args.set:
-        args.data = params.load(params.EvaluateParams).path(args.set)
-    predictor = Predictor(args.model_dir)
-    votes = None  # the crowd's, where the prepared data has them
     if args.data:
-        images, labels = _labelled_set(args.data, predictor)
-    else:
-        prepared = store.load(args.prepared)
-        if predictor.meta.classes != prepared.classes:
-            raise UserError(f"{args.model_dir}: model classes {predictor.meta.classes} differ from the data's {prepared.classes}")
-        test = splitting.load(args.split)["test"]
-        images, labels = prepared.images[test], prepared.labels[test]
-        votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
-    started = time.perf_counter()
-    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images), predictor.meta.temperature)
-    seconds = time.perf_counter() - started
-    if args.data and not args.set:
-        print(json.dumps(evaluation.metrics(), indent=2) if args.json else evaluation.text_report())
+        score = scoring.score_labelled_set(args.model_dir, args.data, params.load(params.DataParams))
+        print(json.dumps(score.metrics, indent=2) if args.json else score.evaluation.text_report())
         return
     if args.set:
-        metrics = evaluation.metrics()
-        write_text(args.out_dir / SETS_DIR / f"{args.set}.json", json.dumps(metrics, indent=2) + "\n")
+        path = params.load(params.EvaluateParams).path(args.set)
+        metrics_file = args.out_dir / SETS_DIR / f"{args.set}.json"
+        score = scoring.score_labelled_set(args.model_dir, path, params.load(params.DataParams), metrics_file)
     else:
-        metrics = write_reports(evaluation, images, args.out_dir, predictor.probabilities, votes)
-    print(evaluation.text_report())
-    print(
-        f"evaluate: accuracy {metrics['accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f} on {len(labels)} test images "
-        f"({len(labels) / seconds:.0f} images/s)"
-    )
-    crowd = metrics.get("crowd")
-    if isinstance(crowd, dict):
-        print(f"evaluate: against the crowd's majority: accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}")
-    scores = metrics.get("calibration")
-    if isinstance(scores, dict):
-        print(
-            f"evaluate: calibration (temperature {scores['temperature']:g}), before -> after: "
-            f"ECE {scores['ece_before']:.4f} -> {scores['ece_after']:.4f}, "
-            f"NLL {scores['nll_before']:.4f} -> {scores['nll_after']:.4f}, "
-            f"Brier {scores['brier_before']:.4f} -> {scores['brier_after']:.4f}"
-        )
+        score = scoring.score_test_part(args.model_dir, args.prepared, args.split, args.out_dir)
+    print(score.evaluation.text_report())
+    print(score.summary())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from emotions import params
 from emotions.data import preparation
-from emotions.data.sources import SourceSpec, read_source
 from emotions.errors import run_cli
 
 
@@ -21,16 +20,8 @@ def main() -> None:
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
-    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes)
-    options = preparation.Options(
-        image_size=prep.image_size,
-        skip_bad=prep.on_bad_image == "skip",
-        min_std=prep.min_std,
-        dedupe=prep.dedupe,
-        face_detect=prep.face_detect,
-    )
     started = time.perf_counter()
-    prepared, rows, report = preparation.prepare(read_source(args.source, spec), data.classes, options, data.extra_classes)
+    prepared, rows, report = preparation.from_source(args.source, data, prep)
     preparation.save(prepared, rows, report, args.out)
     skipped = [r for r in rows if r.status == "skipped"]
     for row in skipped[:20]:

@@ -1,5 +1,4 @@
-"""Stage train: fit the CNN on the train part, calibrate it on the validation part, and save it in
-Keras format with its class list."""
+"""Stage train: fit the CNN on the train part and save it in Keras format with its class list."""
 
 from __future__ import annotations
 
@@ -28,12 +27,10 @@ def main() -> None:
     precision.set_onednn(train_params.onednn, train_params.precision)  # TensorFlow reads it once, on import
     # TensorFlow loads only once the inputs are known to be good
     from emotions.model.export import save_checked
-    from emotions.model.layers import temperature_of
     from emotions.model.training import train
 
     model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
-    meta = bundle.ModelMeta(prepared.classes, prepared.image_size, prepared.face_detect, temperature_of(model))
-    difference = save_checked(model, meta, args.model_dir, prepared.images[split["val"]])
+    difference = save_checked(model, prepared.encoding, args.model_dir, prepared.images[split["val"]])
     print(
         f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
         f"(largest difference on the validation images {difference:.1e})"

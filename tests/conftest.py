@@ -13,6 +13,7 @@ import yaml
 
 from emotions.data import preparation
 from emotions.data.sources import SourceSpec, read_source
+from emotions.params import PrepareParams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,7 @@ TINY_PARAMS = {
         "csv_emotions": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
         "votes": "none",
     },
-    "sample": {"classes": ["angry", "happy", "sad"], "per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
+    "sample": {"per_class": 12, "new_per_class": 1, "image_size": 32, "seed": 1},
     "prepare": {"image_size": 16, "on_bad_image": "skip", "min_std": 2.0, "dedupe": True, "face_detect": False},
     "split": {"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
     "model": {
@@ -125,9 +126,15 @@ def spec(classes: tuple[str, ...] = CLASSES, fmt: str = "auto") -> SourceSpec:
     return SourceSpec(classes, {"anger": "angry"}, tuple(TINY_PARAMS["data"]["csv_emotions"]), fmt)
 
 
-def prepare_source(root: Path, classes: tuple[str, ...] = CLASSES, size: int = 16, **options: object):
+def prepare_params(size: int = 16, **changes: object) -> PrepareParams:
+    """Prepare's params for unit tests: every file read, no hygiene, no face detection, unless changed."""
+    defaults = {"image_size": size, "on_bad_image": "skip", "min_std": 0.0, "dedupe": False, "face_detect": False}
+    return PrepareParams(**{**defaults, **changes})  # type: ignore[arg-type]
+
+
+def prepare_source(root: Path, classes: tuple[str, ...] = CLASSES, size: int = 16, **changes: object):
     """prepare() on a folder or CSV, as the prepare stage calls it."""
-    return preparation.prepare(read_source(root, spec(classes)), classes, preparation.Options(image_size=size, **options))
+    return preparation.prepare(read_source(root, spec(classes)), classes, prepare_params(size, **changes))
 
 
 @pytest.fixture

@@ -133,15 +133,14 @@ def faces(decided_by: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarra
 def trained_on(decided_by: str, model_dir: Path) -> Path:
     """A small CNN trained on faces told apart by ``decided_by`` alone, exported to ONNX."""
     from emotions import params
+    from emotions.data.encoding import Encoding
     from emotions.data.store import Prepared
-    from emotions.model.bundle import ModelMeta
     from emotions.model.export import save_checked
-    from emotions.model.layers import temperature_of
     from emotions.model.networks import ModelParams
     from emotions.model.training import train
 
     images, labels = faces(decided_by, 400, seed=1)
-    prepared = Prepared(images, labels, ("a", "b"), np.full(len(labels), ""))
+    prepared = Prepared(images, labels, np.full(len(labels), ""), Encoding(("a", "b"), SIZE, face_detect=False))
     split = {"train": np.arange(320), "val": np.arange(320, 400)}
     raw = changed(
         TINY_PARAMS,
@@ -155,8 +154,7 @@ def trained_on(decided_by: str, model_dir: Path) -> Path:
         },
     )
     options = params.load(ModelParams, raw), params.load(params.TrainParams, raw), params.load(params.AugmentParams, raw)
-    model = train(prepared, split, *options, model_dir.parent / "live")
-    save_checked(model, ModelMeta(("a", "b"), SIZE, False, temperature_of(model)), model_dir, images)
+    save_checked(train(prepared, split, *options, model_dir.parent / "live"), prepared.encoding, model_dir, images)
     return model_dir
 
 

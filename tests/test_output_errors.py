@@ -40,7 +40,7 @@ def tiny_model(model_dir: Path) -> Path:
     )
     model_dir.mkdir(parents=True)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model_dir / "model.onnx")
-    meta = {"classes": list(CLASSES), "image_size": SIZE, "face_detect": False, "temperature": 1.0}
+    meta = {"classes": list(CLASSES), "image_size": SIZE, "face_detect": False}
     (model_dir / "meta.json").write_text(json.dumps(meta))
     return model_dir
 
@@ -122,20 +122,24 @@ def test_empty_or_truncated_onnx_file(models: Path, image: Path, content: bytes 
     assert_one_error_line(predict(image, "--model-dir", models), f"{path}: not a usable ONNX model ({reason}) {RETRAIN}")
 
 
+@pytest.mark.parametrize("temperature", ["-1", "0", "nan", "warm"])
+def test_an_onnx_file_with_a_bad_temperature(models: Path, image: Path, temperature: str) -> None:
+    path = models / "model.onnx"
+    exported = onnx.load(str(path))
+    helper.set_model_props(exported, {"temperature": temperature})
+    onnx.save(exported, path)
+    assert_one_error_line(
+        predict(image, "--model-dir", models),
+        f"{path}: its metadata's temperature {temperature!r} is not a number > 0 {RETRAIN}",
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
         ('{"classes": ["angry", "happy", "sad"], "image_si', "not a valid model description (Unterminated string"),
         ('{"classes": ["angry", "happy", "sad"], "face_detect": false}', "incomplete model description, no 'image_size'"),
         ("[]", "not a valid model description (list indices must be integers or slices, not str)"),
-        (
-            '{"classes": ["angry", "happy", "sad"], "image_size": 16, "face_detect": false}',
-            "incomplete model description, no 'temperature'",
-        ),
-        (
-            '{"classes": ["angry", "happy", "sad"], "image_size": 16, "face_detect": false, "temperature": -1}',
-            "not a valid model description (temperature -1.0 is not a number > 0)",
-        ),
     ],
 )
 def test_corrupt_or_incomplete_meta_json(models: Path, image: Path, text: str, problem: str) -> None:

@@ -121,6 +121,11 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.AugmentParams, {"augment.shift": 1.5}, "augment.shift: must be a number in [0, 1)"),
         (params.PrepareParams, {"prepare.min_std": -1}, "prepare.min_std: must be a number >= 0"),
         (params.PrepareParams, {"prepare.dedupe": "yes"}, "prepare.dedupe: must be true or false, got 'yes'"),
+        (params.SampleParams, {"sample.per_class": 2}, "sample.per_class: must be an integer >= 3, got 2"),
+        (params.SampleParams, {"sample.new_per_class": -1}, "sample.new_per_class: must be an integer >= 0, got -1"),
+        (params.SampleParams, {"sample.image_size": 8}, "sample.image_size: must be an integer >= 16, got 8"),
+        (params.SampleParams, {"sample.seed": -1}, "sample.seed: must be an integer >= 0, got -1"),
+        (params.SampleParams, {"sample.classes": ["happy"]}, "sample.classes: unknown key in params.yaml"),  # data.classes now
     ],
 )
 def test_bad_values_name_the_key(section: type, change: dict, message: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from emotions.data import preparation, store
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
 from tests.test_imaging import PEAK_MB
@@ -18,7 +19,7 @@ from tests.test_imaging import PEAK_MB
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
     prepared, rows, _ = prepare_source(raw_dataset, ("sad", "angry", "happy"))
     assert prepared.images.shape == (18, 16, 16) and prepared.images.dtype == np.float32
-    assert 0.0 <= prepared.images.min() and prepared.images.max() <= 1.0
+    assert prepared.images.max() == pytest.approx(220 / 255)  # 8-bit pixels scaled to [0, 1]: the shapes' ink
     assert prepared.classes == ("sad", "angry", "happy")
     assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
     assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
@@ -46,7 +47,7 @@ def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
 def test_bad_file_is_an_error_when_asked(raw_dataset: Path) -> None:
     (raw_dataset / "sad" / "broken.png").write_bytes(b"junk")
     with pytest.raises(UserError, match=r"broken.png: not a readable image \(prepare.on_bad_image is 'error'\)"):
-        prepare_source(raw_dataset, skip_bad=False)
+        prepare_source(raw_dataset, on_bad_image="error")
 
 
 def test_class_without_a_usable_image_is_named(raw_dataset: Path) -> None:
@@ -99,7 +100,7 @@ def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None
     for name in CLASSES:
         write_image(raw_dataset / name / "photo.png", drawn_face())
     prepared, rows, report = prepare_source(raw_dataset, face_detect=True)
-    assert len(prepared.labels) == 3 and prepared.face_detect
+    assert len(prepared.labels) == 3 and prepared.encoding == Encoding(CLASSES, 16, face_detect=True)
     assert {Path(r.path).name for r in rows if r.status == "used"} == {"photo.png"}
     assert {r.reason for r in rows if r.status == "skipped"} == {"no face found"}  # the shapes are not faces
     assert report["steps"][-1] == {
@@ -119,7 +120,7 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.images, prepared.images)
     np.testing.assert_array_equal(loaded.labels, prepared.labels)
     np.testing.assert_array_equal(loaded.parts, prepared.parts)
-    assert loaded.classes == CLASSES and loaded.image_size == 16 and loaded.face_detect is False
+    assert loaded.encoding == Encoding(CLASSES, 16, face_detect=False)
     with (out / preparation.MANIFEST_FILE).open() as f:
         manifest = list(csv.DictReader(f))
     assert len(manifest) == 19 and [m["status"] for m in manifest].count("skipped") == 1

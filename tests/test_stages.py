@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from emotions.data.synthetic import EXPRESSIONS
 from tests.conftest import TINY_PARAMS, changed, make_dataset, write_params
 
 pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
@@ -103,10 +104,21 @@ def test_predict_without_a_model(project_dir: Path) -> None:
     assert_user_error(stage("predict", "x.png"), "models/meta.json: trained model not found (run `dvc repro` first)")
 
 
-def test_sample_cannot_draw_unknown_expression(project_dir: Path) -> None:
-    with_params(project_dir, **{"sample.classes": ["angry", "disgust"]})
-    assert_user_error(stage("sample", "--out", "data/sample"), "the sample generator cannot draw 'disgust'")
-    assert not (project_dir / "data" / "sample").exists()
+def test_sample_draws_the_classes_it_can_and_names_the_others(project_dir: Path) -> None:
+    """With data.source pointing at one's own data, data.classes may hold classes the generator cannot
+    draw: the sample stage (part of every `dvc repro`) still succeeds, drawing the others."""
+    with_params(project_dir, **{"data.classes": ["angry", "disgust"], "data.aliases": {}, "data.extra_classes": ["Sad", "fear"]})
+    result = stage("sample", "--out", "data/sample")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"warning: sample: the generator cannot draw 'disgust', 'fear' (it draws: {', '.join(EXPRESSIONS)}), "
+        "so the sample has no faces of them: point data.source at your own images"
+    ]
+    assert result.stdout == "sample: 24 faces in data/sample/faces, 1 unseen in data/sample/new\n"
+    assert sorted(p.name for p in (project_dir / "data" / "sample" / "faces").iterdir()) == ["Sad", "angry"]
+    with_params(project_dir, **{"data.classes": ["disgust", "contempt"], "data.aliases": {}})
+    nothing = stage("sample", "--out", "data/sample")
+    assert nothing.returncode == 0 and list((project_dir / "data" / "sample").iterdir()) == []
 
 
 def test_missing_params_file(project_dir: Path) -> None:

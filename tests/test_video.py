@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from emotions.data.clips import SEEDS, Face, Shot, write_clip
+from emotions.data.encoding import Encoding
 from emotions.data.imaging import detect_faces
 from emotions.data.synthetic import draw_face
 from emotions.inference.figures import annotate
 from emotions.inference.prediction import Prediction, as_csv, as_json, as_summary, as_table, expand_inputs, summarise
 from emotions.inference.tracking import MEMORY, Tracker
 from emotions.inference.video import VideoFrames, predict_all, predict_video, write_annotated_videos
-from emotions.model import bundle
 from tests.conftest import CLASSES, ROOT, shape_image, write_image
 from tests.test_model_and_prediction import model_dir  # noqa: F401  the tiny trained model, a fixture
 
@@ -30,7 +30,7 @@ SIZE = (320, 240)
 class BrightnessModel:
     """A stand-in for the trained model, for fast tests: a face's probabilities follow its brightness."""
 
-    meta = bundle.ModelMeta(CLASSES, 16, face_detect=False, temperature=1.0)
+    meta = Encoding(CLASSES, 16, face_detect=False)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         mean = images.reshape(len(images), -1).mean(axis=1)

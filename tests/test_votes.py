@@ -10,7 +10,7 @@ import pytest
 from emotions.data import preparation, votes
 from emotions.data.sources import SourceSpec, part_roles, read_source
 from emotions.errors import UserError
-from tests.conftest import CLASSES, shape_image, spec, write_image
+from tests.conftest import CLASSES, prepare_params, shape_image, spec, write_image
 
 HEADER = "path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
 
@@ -138,7 +138,7 @@ def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: 
 
 def test_crowd_rejects_leave_training_and_are_counted(tmp_path: Path) -> None:
     root = ferplus_tree(tmp_path / "ferplus")
-    prepared, rows, report = preparation.prepare(read_source(root, full_spec()), CLASSES, preparation.Options(image_size=16))
+    prepared, rows, report = preparation.prepare(read_source(root, full_spec()), CLASSES, prepare_params())
     reasons = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
     assert reasons["d.png"] == votes.CROWD_NOT_A_FACE and reasons["e.png"] == votes.CROWD_NO_VOTE
     assert prepared.votes is not None and prepared.votes.shape == (len(prepared.labels), 3)
@@ -167,9 +167,7 @@ def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
     lines[9] = "PublicTest/angry/angry0.png,0,0,0,0,0,0,0,0,0,10\n"  # not a face, but held out: kept
     del lines[1]  # Training/angry/angry1.png has no votes
     (root / "votes.csv").write_text(HEADER + "".join(lines))
-    prepared, rows, _ = preparation.prepare(
-        read_source(root, full_spec("votes.csv")), CLASSES, preparation.Options(image_size=16)
-    )
+    prepared, rows, _ = preparation.prepare(read_source(root, full_spec("votes.csv")), CLASSES, prepare_params())
     reasons = {r.path.split("faces/")[1]: r.reason for r in rows if r.status == "skipped"}
     assert reasons == {"Training/angry/angry0.png": votes.CROWD_NO_VOTE, "Training/angry/angry1.png": votes.NO_VOTES}
     assert prepared.votes is not None and len(prepared.labels) == 16

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from emotions.data import hygiene, votes
-from emotions.data import store
+from emotions.data import hygiene, store, votes
+from emotions.data.encoding import Encoding
+from emotions.data.imaging import model_inputs
+from emotions.data.sources import RawImage, SourceSpec, part_roles, read_source
+from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.files import csv_text
-from emotions.data.imaging import model_inputs
-from emotions.data.store import Prepared
+from emotions.params import DataParams, PrepareParams
 from emotions.progress import progress
-from emotions.data.sources import RawImage, part_roles
 
 MANIFEST_FILE = "manifest.csv"
 REPORT_FILE = "report.json"
@@ -26,17 +27,6 @@ REPORT_FILE = "report.json"
 UNREADABLE = "unreadable"
 NO_FACE = "no face found"
 REMOVAL_STEPS = (UNREADABLE, NO_FACE, votes.CROWD_NOT_A_FACE, votes.CROWD_NO_VOTE, votes.NO_VOTES, *hygiene.STEPS)
-
-
-@dataclass(frozen=True)
-class Options:
-    """How prepare turns raw images into model inputs (from the ``prepare`` params)."""
-
-    image_size: int
-    skip_bad: bool = True
-    min_std: float = 0.0
-    dedupe: bool = False
-    face_detect: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,11 +38,19 @@ class ManifestRow:
     reason: str = ""
 
 
+def from_source(source: Path, data: DataParams, p: PrepareParams) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
+    """The prepare stage's work: every image of ``data.classes`` and ``data.extra_classes`` in the
+    source, read as the ``data`` params say, then ``prepare``."""
+    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes)
+    return prepare(read_source(source, spec), data.classes, p, data.extra_classes)
+
+
 def prepare(
-    items: Iterable[RawImage], classes: Sequence[str], options: Options, extra_classes: Sequence[str] = ()
+    items: Iterable[RawImage], classes: Sequence[str], p: PrepareParams, extra_classes: Sequence[str] = ()
 ) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
-    """Preprocess every raw image with the shared function, then clean: see ``hygiene``. Labels index
-    ``classes`` followed by ``extra_classes``."""
+    """Preprocess every raw image with the shared function, as ``p`` says (size, face detection,
+    what to do with a bad file), then clean: see ``hygiene``. Labels index ``classes`` followed by
+    ``extra_classes``."""
     seen: list[RawImage] = []  # every item, pixels dropped once used, for the manifest
     reasons: list[str | None] = []
     details: list[str] = []
@@ -63,13 +61,13 @@ def prepare(
         seen.append(replace(item, pixels=None))
         reason, detail = None, ""
         if item.pixels is None:
-            if not options.skip_bad:
+            if p.on_bad_image == "error":
                 raise UserError(f"{item.origin}: {item.error} (prepare.on_bad_image is 'error')")
             reason, detail = UNREADABLE, item.error or ""
-        elif hygiene.is_blank(item.pixels, options.min_std):
+        elif hygiene.is_blank(item.pixels, p.min_std):
             reason = hygiene.BLANK
         else:
-            faces = model_inputs(item.pixels, options.image_size, options.face_detect)
+            faces = model_inputs(item.pixels, p.image_size, p.face_detect)
             if faces:
                 inputs[index] = faces[0][1]  # the largest face
                 digests[index] = hygiene.digest(item.pixels)
@@ -85,7 +83,7 @@ def prepare(
     for i, item in enumerate(seen):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
         if reasons[i] is None and item.crowd and (not item.label or roles[i] in ("train", "")):
             reasons[i] = item.crowd
-    if options.dedupe:
+    if p.dedupe:
         kept = sorted(inputs)
         for i, why in zip(
             kept,
@@ -110,9 +108,8 @@ def prepare(
     prepared = Prepared(
         images=np.stack([inputs[i] for i in used]).astype(np.float32, copy=False),
         labels=np.asarray([every_class.index(label) for label in labels], dtype=np.int64),
-        classes=tuple(classes),
         parts=np.asarray([roles[i] for i in used], dtype="<U5"),
-        face_detect=options.face_detect,
+        encoding=Encoding(tuple(classes), p.image_size, p.face_detect),
         extra_classes=tuple(extra_classes),
         votes=_votes([seen[i] for i in used], len(every_class)),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.files import atomic_dir
 
@@ -21,21 +22,25 @@ META_FILE = "meta.json"
 
 @dataclass(frozen=True)
 class Prepared:
-    """Preprocessed images (N, size, size) in [0, 1], class indices, class names, and each image's
-    part role ("train", "val", "test"; "" where the source named no parts). Labels index
-    ``all_classes``: the classes the model predicts, then the extra ones it only learns from."""
+    """Preprocessed images (N, size, size) in [0, 1], class indices, each image's part role ("train",
+    "val", "test"; "" where the source named no parts), and how they were encoded, which the trained
+    model keeps. Labels index ``all_classes``: the classes the model predicts, then the extra ones it
+    only learns from."""
 
     images: np.ndarray
     labels: np.ndarray
-    classes: tuple[str, ...]
     parts: np.ndarray
-    face_detect: bool = False  # predict must crop faces exactly when prepare did
+    encoding: Encoding
     extra_classes: tuple[str, ...] = ()
     votes: np.ndarray | None = None  # (N, all classes) crowd votes, where the source has them
 
     @property
+    def classes(self) -> tuple[str, ...]:
+        return self.encoding.classes
+
+    @property
     def image_size(self) -> int:
-        return int(self.images.shape[1])
+        return self.encoding.image_size
 
     @property
     def all_classes(self) -> tuple[str, ...]:
@@ -50,12 +55,7 @@ def save(prepared: Prepared, out_dir: Path, texts: Mapping[str, str]) -> None:
         np.save(tmp / PARTS_FILE, prepared.parts)
         if prepared.votes is not None:
             np.save(tmp / VOTES_FILE, prepared.votes)
-        meta = {
-            "classes": list(prepared.classes),
-            "extra_classes": list(prepared.extra_classes),
-            "image_size": prepared.image_size,
-            "face_detect": prepared.face_detect,
-        }
+        meta = {**prepared.encoding.as_json(), "extra_classes": list(prepared.extra_classes)}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for name, text in texts.items():
             (tmp / name).write_text(text, encoding="utf-8")
@@ -71,4 +71,4 @@ def load(prepared_dir: Path) -> Prepared:
     except FileNotFoundError as err:
         raise UserError(f"{err.filename}: prepared data not found (run `dvc repro prepare` first)") from None
     votes = np.load(prepared_dir / VOTES_FILE) if (prepared_dir / VOTES_FILE).exists() else None
-    return Prepared(images, labels, tuple(meta["classes"]), parts, bool(meta["face_detect"]), tuple(meta["extra_classes"]), votes)
+    return Prepared(images, labels, parts, Encoding.from_json(meta), tuple(meta["extra_classes"]), votes)

@@ -18,11 +18,12 @@ import cv2
 import numpy as np
 
 from emotions.errors import UserError
+from emotions.params import SampleParams
 
-__all__ = ["EXPRESSIONS", "draw_face", "write_sample"]
+__all__ = ["EXPRESSIONS", "draw_face", "drawable", "write_sample"]
 
 EXPRESSIONS: tuple[str, ...] = ("angry", "happy", "neutral", "sad", "surprise")
-"""The expressions the generator can draw, sorted (a class name must be one of these)."""
+"""The expressions the generator can draw, sorted."""
 
 # Faces are drawn this many times larger than the output, then shrunk with INTER_AREA,
 # which gives anti-aliased strokes at a fraction of the cost of supersampling by hand.
@@ -326,7 +327,7 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
     Everything random comes from ``rng``, so the same generator state gives the same image.
     """
     if expression not in EXPRESSIONS:
-        raise UserError(_unsupported_message(expression))
+        raise ValueError(f"cannot draw {expression!r} (it draws: {', '.join(EXPRESSIONS)})")
     big = size * _OVERSAMPLE
 
     # Face and background intensities differ enough that the head stands out.
@@ -365,57 +366,41 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def _unsupported_message(name: str) -> str:
-    """One line naming the unsupported expression and listing the supported ones."""
-    return (
-        f"sample.classes: the sample generator cannot draw {name!r} "
-        f"(it draws: {', '.join(EXPRESSIONS)}); point data.source at your own images instead"
-    )
+def drawable(name: str) -> bool:
+    """Whether the generator can draw the class ``name`` (in any case, as folder names match)."""
+    return name.lower() in EXPRESSIONS
 
 
-def write_sample(
-    out_dir: Path, classes: Sequence[str], per_class: int, new_per_class: int, seed: int, size: int = 64
-) -> dict[str, int]:
+def write_sample(out_dir: Path, p: SampleParams, classes: Sequence[str], extra_classes: Sequence[str] = ()) -> dict[str, int]:
     """Write a synthetic sample so the pipeline can run without a download; return the count per class.
 
-    Training faces go to ``out_dir/faces/<class>/<class>_<NNNN>.png`` and unseen images for
-    prediction to ``out_dir/new/<class>_<N>.png``. All class names are checked before
-    anything is written. Each class and part has its own random stream, derived from the
-    seed and the class's position in ``EXPRESSIONS`` (not in ``classes``), so a class's
-    images do not change when other classes are added or reordered, and ``new/`` images
-    never repeat a training face.
+    Training faces go to ``out_dir/faces/<class>/<class>_<NNNN>.png`` for every class of ``classes``
+    and ``extra_classes`` the generator can draw (the others are left out: a data set of your own has
+    them), and unseen images for prediction of ``classes`` to ``out_dir/new/<class>_<N>.png``. Each
+    class and part has its own random stream, derived from the seed and the class's position in
+    ``EXPRESSIONS`` (not in ``classes``), so a class's images do not change when other classes are
+    added or reordered, and ``new/`` images never repeat a training face.
     """
-    for name in classes:
-        if name not in EXPRESSIONS:
-            raise UserError(_unsupported_message(name))
-    if len(set(classes)) != len(classes):
-        raise UserError(f"sample.classes: a class is listed twice: {', '.join(classes)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise UserError(f"sample.seed: the sample generator needs a non-negative integer seed, got {seed!r}")
-    if per_class < 1:
-        raise UserError(f"sample.per_class: the sample generator needs at least 1 image per class, got {per_class}")
-    if new_per_class < 0:
-        raise UserError(f"sample.new_per_class: the sample generator needs 0 or more new images per class, got {new_per_class}")
-    if size < 16:
-        raise UserError(f"sample.image_size: the sample generator needs an image size of at least 16, got {size}")
-
     out_dir = Path(out_dir)
     faces_dir = out_dir / "faces"
     new_dir = out_dir / "new"
     counts: dict[str, int] = {}
-    for name in classes:
-        index = EXPRESSIONS.index(name)
+    for name in [*classes, *extra_classes]:
+        if not drawable(name):
+            continue
+        expression = name.lower()
+        index = EXPRESSIONS.index(expression)
         class_dir = faces_dir / name
         class_dir.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, index, _PART_FACES]))
-        for i in range(per_class):
-            _write_png(class_dir / f"{name}_{i:04d}.png", draw_face(name, rng, size))
-        counts[name] = per_class
-        if new_per_class:
+        rng = np.random.default_rng(np.random.SeedSequence([p.seed, index, _PART_FACES]))
+        for i in range(p.per_class):
+            _write_png(class_dir / f"{name}_{i:04d}.png", draw_face(expression, rng, p.image_size))
+        counts[name] = p.per_class
+        if p.new_per_class and name in classes:
             new_dir.mkdir(parents=True, exist_ok=True)
-            rng = np.random.default_rng(np.random.SeedSequence([seed, index, _PART_NEW]))
-            for i in range(new_per_class):
-                _write_png(new_dir / f"{name}_{i}.png", draw_face(name, rng, size))
+            rng = np.random.default_rng(np.random.SeedSequence([p.seed, index, _PART_NEW]))
+            for i in range(p.new_per_class):
+                _write_png(new_dir / f"{name}_{i}.png", draw_face(expression, rng, p.image_size))
     return counts
 
 

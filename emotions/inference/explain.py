@@ -14,7 +14,7 @@ from emotions.data.imaging import BadImage, crop, model_inputs, read_gray
 from emotions.errors import UserError
 from emotions.files import write_png
 from emotions.inference.figures import heat_overlay
-from emotions.inference.prediction import Prediction, Predictor, faces_by_image, unique_stem
+from emotions.inference.prediction import Prediction, Predictor, faces_by_file, unique_stem
 
 Probabilities = Callable[[np.ndarray], np.ndarray]  # preprocessed faces (N, size, size) -> (N, classes)
 
@@ -56,7 +56,7 @@ def write_explained(predictor: Predictor, predictions: Sequence[Prediction], out
     shows it, in ``out_dir``: ``<image>.png``, or ``<image>_<n>.png`` (n from 1, in the order of the
     predictions) for an image with several faces."""
     meta = predictor.meta
-    groups = faces_by_image(predictions)
+    groups = faces_by_file(predictions)
     used: set[str] = set()
     names = iter(
         [
@@ -76,7 +76,7 @@ def write_explained(predictor: Predictor, predictions: Sequence[Prediction], out
         if len(inputs) != len(faces):
             raise UserError(f"{path}: changed while predict read it ({len(inputs)} faces now, {len(faces)} before)")
         for face, (box, image) in zip(faces, inputs, strict=True):
-            assert face.label is not None  # faces_by_image keeps classified faces only
+            assert face.label is not None  # faces_by_file keeps classified faces only
             heat = occlusion_map(predictor.probabilities, image, meta.classes.index(face.label))
             target = out_dir / f"{next(names)}.png"
             write_png(target, heat_overlay(gray if box is None else crop(gray, box), heat))

@@ -87,6 +87,11 @@ class Predictor:
         self.meta = bundle.read_meta(model_dir)
         self._model = runtime.load(model_dir, threads)
 
+    @property
+    def temperature(self) -> float:
+        """The one the model's probabilities are calibrated with (1: not calibrated)."""
+        return self._model.temperature
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for preprocessed images of shape (N, size, size), in batches."""
         if not len(images):
@@ -131,13 +136,13 @@ def unique_stem(path: str, used: set[str]) -> str:
     return name
 
 
-def faces_by_image(predictions: Sequence[Prediction]) -> dict[str, list[Prediction]]:
-    """The classified faces of each image (not video), images and faces in input order."""
-    by_image: dict[str, list[Prediction]] = {}
+def faces_by_file(predictions: Sequence[Prediction], videos: bool = False) -> dict[str, list[Prediction]]:
+    """The classified faces of each image (or, with ``videos``, of each video), files and faces in input order."""
+    by_file: dict[str, list[Prediction]] = {}
     for p in predictions:
-        if p.label is not None and p.time is None:
-            by_image.setdefault(p.path, []).append(p)
-    return by_image
+        if p.label is not None and (p.time is not None) == videos:
+            by_file.setdefault(p.path, []).append(p)
+    return by_file
 
 
 def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Path]:
@@ -145,7 +150,7 @@ def write_annotated(predictions: Sequence[Prediction], out_dir: Path) -> list[Pa
     (videos are drawn by emotions.inference.video)."""
     written: list[Path] = []
     used: set[str] = set()
-    for path, faces in faces_by_image(predictions).items():
+    for path, faces in faces_by_file(predictions).items():
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             continue

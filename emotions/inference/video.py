@@ -17,7 +17,7 @@ from emotions.data.imaging import Box, model_inputs
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_png
 from emotions.inference.figures import WHITE, annotate, emotion_timeline
-from emotions.inference.prediction import Prediction, Predictor, classified, is_video_file, unique_stem
+from emotions.inference.prediction import Prediction, Predictor, classified, faces_by_file, is_video_file, unique_stem
 from emotions.inference.tracking import Tracker
 from emotions.progress import progress
 
@@ -187,13 +187,9 @@ def write_annotated_videos(predictions: Sequence[Prediction], out_dir: Path, fps
     """For each video with faces: ``<name>.mp4``, the annotated copy, and ``<name>_emotions.png``,
     each face's emotions over time; the copies written. The video is read a second time, so memory
     stays bounded however long it is."""
-    by_video: dict[str, list[Prediction]] = {}
-    for p in predictions:
-        if p.time is not None and p.label is not None:
-            by_video.setdefault(p.path, []).append(p)
     written: list[Path] = []
     used: set[str] = set()
-    for path, rows in by_video.items():
+    for path, rows in faces_by_file(predictions, videos=True).items():
         name = unique_stem(path, used)
         classes = list(rows[0].probabilities or ())
         faces: dict[int | None, list[tuple[float, list[float]]]] = {}

@@ -1,15 +1,14 @@
-"""The trained model on disk: the Keras file plus what predict needs to use it (classes, image size)
-and what evaluate needs to score its calibration (the temperature baked into it)."""
+"""The trained model on disk: the Keras file plus what predict needs to use it: the prepared data's
+encoding (classes, image size, face detection) in meta.json."""
 
 from __future__ import annotations
 
 import json
-import math
 import zipfile
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_text
 
@@ -22,14 +21,6 @@ META_FILE = "meta.json"
 RETRAIN = "(run `dvc repro` to retrain)"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 SAVED_AT = "1980-01-01@00:00:00"  # in Keras' date_saved format
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    classes: tuple[str, ...]
-    image_size: int
-    face_detect: bool
-    temperature: float  # the probabilities are softmax(log(q) / temperature) of the network's own q; 1: not calibrated
 
 
 def _numbered(node: object, ids: dict[object, int]) -> object:
@@ -61,22 +52,18 @@ def save_keras(model: keras.Model, path: Path) -> None:
                 out.writestr(fixed, data)
 
 
-def write_meta(meta: ModelMeta, model_dir: Path) -> None:
-    write_text(model_dir / META_FILE, json.dumps(asdict(meta), indent=2) + "\n")
+def write_meta(encoding: Encoding, model_dir: Path) -> None:
+    write_text(model_dir / META_FILE, json.dumps(encoding.as_json(), indent=2) + "\n")
 
 
 def missing(path: Path) -> UserError:
     return UserError(f"{path}: trained model not found (run `dvc repro` first)")
 
 
-def read_meta(model_dir: Path) -> ModelMeta:
+def read_meta(model_dir: Path) -> Encoding:
     path = model_dir / META_FILE
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        meta = ModelMeta(tuple(raw["classes"]), int(raw["image_size"]), bool(raw["face_detect"]), float(raw["temperature"]))
-        if not (math.isfinite(meta.temperature) and meta.temperature > 0):
-            raise ValueError(f"temperature {meta.temperature} is not a number > 0")
-        return meta
+        return Encoding.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise missing(path) from None
     except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind

@@ -14,10 +14,12 @@ import onnx
 import tensorflow as tf
 import tf2onnx
 
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.files import atomic_dir, atomic_path
-from emotions.inference.runtime import INPUT_NAME, OnnxModel
+from emotions.inference.runtime import INPUT_NAME, TEMPERATURE_KEY, OnnxModel
 from emotions.model import bundle
+from emotions.model.layers import temperature_of
 
 OPSET = 17
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its INFO lines bury the stage's own output
@@ -49,10 +51,10 @@ def _canonical(model: onnx.ModelProto) -> None:
     graph.initializer.extend(constants)
 
 
-def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
+def describe(exported: onnx.ModelProto, meta: Encoding, temperature: float) -> None:
     """Write into the file what a user holding only it needs: the class order, the input size, how a
     face becomes an input (``emotions.data.imaging.preprocess``) and the temperature its
-    probabilities are calibrated with."""
+    probabilities are calibrated with (what evaluate reads to score them before and after)."""
     size = meta.image_size
     onnx.helper.set_model_props(
         exported,
@@ -65,7 +67,7 @@ def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
                 "(OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) and divided by 255"
             ),
             "output": "float32 (N, classes): each class's probability, in the order of the classes entry",
-            "temperature": f"{meta.temperature:g}",
+            TEMPERATURE_KEY: f"{temperature:g}",
             "calibration": (
                 "the output is softmax(log(q) / temperature) of the network's own probabilities q, the temperature "
                 "fitted on held-out faces so that the probabilities are calibrated; softmax(temperature * log(p)) "
@@ -76,7 +78,7 @@ def describe(exported: onnx.ModelProto, meta: bundle.ModelMeta) -> None:
     exported.doc_string = f"Facial-emotion classifier: {', '.join(meta.classes)}."
 
 
-def to_onnx(model: keras.Model, path: Path, meta: bundle.ModelMeta | None = None) -> None:
+def to_onnx(model: keras.Model, path: Path, meta: Encoding | None = None) -> None:
     """Write ``model`` as ONNX with a dynamic batch size (float32, batch norm folded into the convs),
     described by ``meta`` where given."""
     signature = (tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name=INPUT_NAME),)
@@ -84,7 +86,7 @@ def to_onnx(model: keras.Model, path: Path, meta: bundle.ModelMeta | None = None
     exported, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
     _canonical(exported)
     if meta is not None:
-        describe(exported, meta)
+        describe(exported, meta, temperature_of(model))
     with atomic_path(path) as tmp:
         tmp.write_bytes(exported.SerializeToString())
 
@@ -96,7 +98,7 @@ def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> fl
     return float(np.abs(expected - actual).max())
 
 
-def save_checked(model: keras.Model, meta: bundle.ModelMeta, model_dir: Path, images: np.ndarray) -> float:
+def save_checked(model: keras.Model, meta: Encoding, model_dir: Path, images: np.ndarray) -> float:
     """Save the Keras file, export it, check the export answers like Keras on real inputs, and add
     meta.json, all in a temporary folder that replaces ``model_dir`` only when the check passed: a
     mismatch stops the stage and never leaves a new meta.json beside an old export. Returns the
