@@ -10,7 +10,9 @@ table of changes that did not help comes from such runs.
 Each configuration runs `dvc exp run -S ...` from raw images in a fresh copy of the project (a new git
 repo), so the numbers are what a user gets, with the default `train.precision: auto` and `train.onednn:
 auto` (on a CPU without AVX512_BF16 or AMX: float32 with oneDNN). Results go to
-bench/results/fer2013.json and are printed as the Markdown table the README shows.
+bench/results/fer2013.json (the rows of configurations not run this time are kept) and are printed as
+the Markdown table the README shows; `--reports DIR` keeps each configuration's reports/ folder
+(report.md, reliability diagram, confusion matrix, mistakes) as DIR/NAME.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def override(value: object) -> str:
     return json.dumps(value, separators=(",", ":")) if isinstance(value, (bool, list)) else str(value)
 
 
-def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object]) -> dict[str, object]:
+def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object], reports: Path | None) -> dict[str, object]:
     repo = workspace(parent, name)
     sets = {"data.source": str(data), **CONFIGS[name], **extra}
     command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={override(v)}")]
@@ -119,6 +121,8 @@ def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object]) 
     metrics = json.loads((repo / "reports" / "metrics.json").read_text())
     validation = json.loads((repo / "dvclive" / "train" / "metrics.json").read_text())["eval"]
     _, noop = run([sys.executable, "-m", "dvc", "repro"], repo)
+    if reports is not None:
+        shutil.copytree(repo / "reports", reports / name, dirs_exist_ok=True)
     return {
         "command": shlex.join(command),
         "val_accuracy": validation["accuracy"],
@@ -127,6 +131,7 @@ def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object]) 
         "macro_f1": metrics["macro_f1"],
         "f1": {c: v["f1"] for c, v in metrics["per_class"].items()},
         "test_images": metrics["test_images"],
+        "calibration": metrics["calibration"],
         "pipeline_s": round(seconds, 1),
         "prepare_s": number(r"prepare: \d+ read in ([\d.]+) s", output),
         "images_read": int(number(r"prepare: (\d+) read", output)),
@@ -174,12 +179,28 @@ def bench_csv_import(parent: Path, sample: Path) -> dict[str, object]:
     }
 
 
+def earlier_runs(out: Path, machine: str, extra: dict[str, object]) -> dict[str, Any]:
+    """The configurations ``out`` already holds from runs on this kind of machine with the same
+    ``--set``: a run of some configurations updates their rows and keeps the others beside them."""
+    if not out.exists():
+        return {}
+    earlier = json.loads(out.read_text())
+    return earlier["configs"] if earlier.get("machine") == machine and earlier.get("set") == extra else {}
+
+
 def parse_set(text: str) -> tuple[str, object]:
     """KEY=VALUE from the command line, the value read as YAML (so 52, true and [1,1,2] keep their types)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, yaml.safe_load(value)
+
+
+def ece(result: dict[str, Any]) -> str:
+    """The expected calibration error on the test part before and after the temperature ("-" for a
+    run recorded before evaluate scored calibration)."""
+    scores = result.get("calibration")
+    return f"{scores['ece_before']:.4f} -> {scores['ece_after']:.4f}" if scores else "-"
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -192,8 +213,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         rows = [
             "| configuration | val accuracy | accuracy | macro-F1 | "
             + " | ".join(f"F1 {c}" for c in classes)
-            + " | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
-            "|" + "---|" * (len(classes) + 9),
+            + " | ECE before -> after | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
+            "|" + "---|" * (len(classes) + 10),
         ]
         for name in names:
             r = results[name]
@@ -201,7 +222,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             rows.append(
                 f"| {name} | {r['val_accuracy']:.4f} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
                 + " | ".join(f"{f1[c]:.3f}" for c in classes)
-                + f" | {r['epochs']} | {r['train_s'] / 60:.1f} min | {r['train_images_per_s']:.0f} "
+                + f" | {ece(r)} | {r['epochs']} | {r['train_s'] / 60:.1f} min | {r['train_images_per_s']:.0f} "
                 f"| {r['predict_images_per_s']:.0f} | {r['pipeline_s'] / 60:.1f} min |"
             )
         tables.append("\n".join(rows))
@@ -221,6 +242,7 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a param changed on top of each configuration (repeatable)",
     )
+    parser.add_argument("--reports", type=Path, metavar="DIR", help="keep each configuration's reports/ as DIR/NAME")
     args = parser.parse_args()
     extra = dict(args.set)
     if args.out is None and extra:
@@ -231,16 +253,12 @@ def main() -> None:
     data = args.data.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-fer2013-") as tmp:
         parent = Path(tmp)
-        results = {name: bench_config(parent, name, data, extra) for name in args.configs.split(",")}
+        results = {name: bench_config(parent, name, data, extra, args.reports) for name in args.configs.split(",")}
         sample = data / "fer2013-sample.csv"
         csv_import = bench_csv_import(parent, sample) if sample.exists() else None
-    report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "data": str(args.data),
-        "set": extra,
-        "configs": results,
-        "csv_import": csv_import,
-    }
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    results = {**earlier_runs(out, machine, extra), **results}
+    report = {"machine": machine, "data": str(args.data), "set": extra, "configs": results, "csv_import": csv_import}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     if extra:

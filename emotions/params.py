@@ -273,6 +273,7 @@ class TrainParams:
     target: str  # "label" (one person's), "majority" (the crowd's) or "votes" (the crowd's distribution)
     low_res_size: int  # the first low_res_epochs train on faces shrunk to this size (cheaper steps); 0: off
     low_res_epochs: int
+    calibrate: bool  # fit a temperature on the validation part and bake it into the saved model
 
     @classmethod
     def read(cls, s: _Section) -> TrainParams:
@@ -299,6 +300,7 @@ class TrainParams:
             target=s.choice("target", ("label", "majority", "votes")),
             low_res_size=low_res_size,
             low_res_epochs=low_res_epochs,
+            calibrate=s.boolean("calibrate"),
         )
 
 

@@ -54,6 +54,7 @@ TINY_PARAMS = {
         "target": "label",
         "low_res_size": 0,
         "low_res_epochs": 0,
+        "calibrate": True,
     },
     "augment": {"flip": True, "shift": 0.1, "rotation": 10, "zoom": 0.1, "brightness": 0.1, "contrast": 0.2},
     "evaluate": {"sets": {}},

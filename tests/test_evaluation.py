@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from emotions.inference import evaluation as evaluation_module
+from emotions.inference.calibration import expected_calibration_error, reliability, tempered
 from emotions.inference.evaluation import (
+    CALIBRATION_FILES,
     CONFUSION_FILE,
     CONFUSION_PNG,
     MARKDOWN_FILE,
@@ -18,6 +20,7 @@ from emotions.inference.evaluation import (
     MISTAKES_EXPLAINED_PNG,
     MISTAKES_PNG,
     PER_CLASS_FILE,
+    RELIABILITY_PNG,
     REPORT_FILE,
     Evaluation,
     write_reports,
@@ -133,3 +136,47 @@ def test_scores_against_the_crowd_on_faces_it_voted_on(tmp_path: Path) -> None:
     assert metrics["crowd"] == crowd and metrics["accuracy"] == 0.75
     assert json.loads((tmp_path / "metrics.json").read_text())["crowd"] == crowd
     assert "Against the crowd's majority vote (3 faces" in (tmp_path / "report.md").read_text()
+
+
+def test_calibration_is_reported_before_and_after_the_temperature(tmp_path: Path) -> None:
+    """The network's own probabilities are recovered from the calibrated ones the model answers with,
+    and both are scored: in the metrics, in tables per confidence bin, in the report and a picture."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    logits = rng.normal(size=(300, 3)) + 4.0 * np.eye(3)[labels] * (rng.random((300, 1)) < 0.7)  # 70% of faces learned
+    network = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    model = tempered(network, 2.0)
+    evaluation = Evaluation(CLASSES, labels, model, temperature=2.0)
+    metrics = write_reports(evaluation, np.zeros((300, 8, 8), np.float32), tmp_path, uniform)
+    scores = json.loads((tmp_path / METRICS_FILE).read_text())["calibration"]
+    assert scores == metrics["calibration"] and scores["temperature"] == 2.0
+    assert scores["ece_before"] == round(expected_calibration_error(network, labels), 4)
+    assert scores["ece_after"] == round(expected_calibration_error(model, labels), 4)
+    for when, probabilities in (("before", network), ("after", model)):
+        with (tmp_path / CALIBRATION_FILES[when]).open() as f:
+            rows = list(csv.DictReader(f))
+        bins = reliability(probabilities, labels)
+        assert [int(r["bin"]) - 1 for r in rows] == np.flatnonzero(bins.count).tolist()  # the filled bins only
+        assert sum(int(r["count"]) for r in rows) == 300
+        for r in rows:
+            i = int(r["bin"]) - 1
+            assert float(r["lower"]) == pytest.approx(i / 15, abs=1e-4)
+            assert float(r["upper"]) == pytest.approx((i + 1) / 15, abs=1e-4)
+            assert float(r["accuracy"]) == pytest.approx(bins.accuracy[i], abs=1e-4)
+            assert float(r["confidence"]) == pytest.approx(bins.confidence[i], abs=1e-4)
+    markdown = (tmp_path / MARKDOWN_FILE).read_text()
+    assert "divided by a temperature of 2, fitted on the validation part" in markdown
+    assert f"| before | {scores['ece_before']:.4f} | {scores['nll_before']:.4f} | {scores['brier_before']:.4f} |" in markdown
+    assert f"![reliability diagram]({RELIABILITY_PNG})" in markdown
+    picture = cv2.imread(str(tmp_path / RELIABILITY_PNG))
+    assert picture is not None and picture.shape[1] > picture.shape[0]  # two panels side by side
+
+
+def test_a_model_not_calibrated_scores_the_same_before_and_after(tmp_path: Path) -> None:
+    metrics = write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path, uniform)
+    scores = metrics["calibration"]
+    assert isinstance(scores, dict) and scores["temperature"] == 1.0
+    assert [scores[f"{m}_before"] for m in ("ece", "nll", "brier")] == [scores[f"{m}_after"] for m in ("ece", "nll", "brier")]
+    assert scores["ece_after"] == round(expected_calibration_error(example().probabilities, example().y_true), 4)
+    markdown = (tmp_path / MARKDOWN_FILE).read_text()
+    assert "its network's own (`train.calibrate: false`, or no temperature fitted" in markdown

@@ -137,6 +137,80 @@ def test_onnx_export_names_its_additions_the_same_every_run(model_dir: Path) -> 
     assert other_run.SerializeToString() == exported
 
 
+def test_the_saved_model_and_its_export_apply_the_temperature(tmp_path: Path) -> None:
+    """On top of test-time augmentation (an average of softmaxes): both files answer the network's
+    probabilities divided in log space by the temperature, with the same top class, and the
+    network's own come back from them."""
+    import onnx
+
+    from emotions.inference.calibration import tempered, uncalibrated
+    from emotions.inference.runtime import OnnxModel
+    from emotions.model.export import save_checked
+    from emotions.model.layers import temperature_of, with_temperature, with_test_time_augmentation
+    from emotions.model.networks import build_model
+
+    vgg = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
+    network = with_test_time_augmentation(build_model(16, 3, vgg), flip=True, shift=1)
+    x = np.random.default_rng(5).random((64, 16, 16), dtype=np.float32)
+    own = network.predict(x[..., np.newaxis], verbose=0)
+    calibrated = with_temperature(network, 2.5)
+    assert temperature_of(calibrated) == 2.5 and temperature_of(network) == 1.0
+    save_checked(calibrated, META, tmp_path / "models", x)
+    from_keras = bundle.load_keras(tmp_path / "models").predict(x[..., np.newaxis], verbose=0)
+    exported = OnnxModel(tmp_path / "models" / bundle.ONNX_FILE)
+    from_onnx = exported.probabilities(x)
+    expected = tempered(own, 2.5)
+    assert np.abs(expected - own).max() > 0.01  # the temperature changes the answers' probabilities
+    np.testing.assert_allclose(from_keras, expected, atol=1e-5)
+    np.testing.assert_allclose(from_onnx, expected, atol=1e-5)
+    assert (from_onnx.argmax(axis=1) == own.argmax(axis=1)).all()
+    np.testing.assert_allclose(uncalibrated(from_onnx, 2.5), own, atol=1e-5)
+    assert exported.temperature == 2.5  # what evaluate reads to score the probabilities before and after
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "models" / bundle.ONNX_FILE)).metadata_props}
+    assert props["temperature"] == "2.5" and "softmax(temperature * log(p))" in props["calibration"]
+
+
+def test_training_calibrates_unless_told_not_to(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import onnx
+
+    from emotions.inference import runtime
+    from emotions.model.layers import Temperature, temperature_of
+    from emotions.model.training import calibrated, train
+
+    saved = bundle.load_keras(model_dir)  # trained with train.calibrate true
+    temperature = runtime.load(model_dir).temperature
+    assert temperature_of(saved) == temperature
+    props = {p.key: p.value for p in onnx.load(str(model_dir / bundle.ONNX_FILE)).metadata_props}
+    assert float(props["temperature"]) == temperature
+
+    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=12))
+    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    capsys.readouterr()
+    plain = train(prepared, split, *tiny_training(**{"train.calibrate": False}), tmp_path / "live")
+    assert "temperature" not in capsys.readouterr().out
+    assert temperature_of(plain) == 1.0 and not any(isinstance(layer, Temperature) for layer in plain.layers)
+    for a, b in zip(saved.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # the same network, only maybe without the temperature
+
+    # a quarter of the faces relabelled: the network is surely wrong on those, so the fitted temperature softens it
+    faces = prepared.images[split["train"]]
+    labels = (prepared.labels[split["train"]] + (np.arange(len(faces)) % 4 == 0)) % 3
+    softened = calibrated(plain, faces, labels)
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(
+        rf"train: temperature {temperature_of(softened):g} fitted on {len(faces)} validation images "
+        r"\(negative log-likelihood \d+\.\d{4} before, \d+\.\d{4} after\)",
+        line,
+    ), line
+    assert temperature_of(softened) > 1
+    # only faces it answers right: the sharper the likelier, past the end of the range: no temperature
+    right = plain.predict(faces[..., np.newaxis], verbose=0).argmax(axis=1) == prepared.labels[split["train"]]
+    assert calibrated(plain, faces[right], prepared.labels[split["train"]][right]) is plain
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"train: no temperature fitted on {right.sum()} validation images: even at 0.25, the end")
+    assert line.endswith("there), so its probabilities are kept")
+
+
 def test_predict_path_imports_no_tensorflow_sklearn_or_dvc() -> None:
     heavy = "('tensorflow', 'keras', 'sklearn', 'dvc', 'dvclive')"
     code = f"import sys, stages.predict; print(sorted(m for m in {heavy} if m in sys.modules))"
@@ -304,6 +378,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
             "train.label_smoothing": 0.1,
             "train.weight_decay": 1e-4,
             "train.lr_schedule": "cosine",
+            "train.calibrate": False,  # the network is the first model inside
         }
     )
     models = [train(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
@@ -529,7 +604,7 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     assert prepared.classes == CLASSES and prepared.all_classes == every
     assert set(prepared.labels.tolist()) == {0, 1, 2, 3, 4}
     split = splitting.split(prepared.labels, prepared.parts, prepared.classes, 0.2, 0.2, seed=0)
-    model = train(prepared, split, *tiny_training(**{"train.epochs": 2}), tmp_path / "live")
+    model = train(prepared, split, *tiny_training(**{"train.epochs": 2, "train.calibrate": False}), tmp_path / "live")
     network = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     assert network.output_shape == (None, 5) and model.output_shape == (None, 3)
     images = prepared.images[split["test"]][..., np.newaxis]

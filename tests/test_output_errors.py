@@ -122,6 +122,18 @@ def test_empty_or_truncated_onnx_file(models: Path, image: Path, content: bytes 
     assert_one_error_line(predict(image, "--model-dir", models), f"{path}: not a usable ONNX model ({reason}) {RETRAIN}")
 
 
+@pytest.mark.parametrize("temperature", ["-1", "0", "nan", "warm"])
+def test_an_onnx_file_with_a_bad_temperature(models: Path, image: Path, temperature: str) -> None:
+    path = models / "model.onnx"
+    exported = onnx.load(str(path))
+    helper.set_model_props(exported, {"temperature": temperature})
+    onnx.save(exported, path)
+    assert_one_error_line(
+        predict(image, "--model-dir", models),
+        f"{path}: its metadata's temperature {temperature!r} is not a number > 0 {RETRAIN}",
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [

@@ -34,6 +34,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         target="label",
         low_res_size=0,
         low_res_epochs=0,
+        calibrate=True,
     )
     with pytest.raises(AttributeError):
         train.epochs = 3  # type: ignore[misc]
@@ -81,6 +82,8 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         (params.TrainParams, {"train.precision": "bf16"}, "train.precision: must be one of auto, float32, mixed, got 'bf16'"),
         (params.TrainParams, {"train.onednn": "yes"}, "train.onednn: must be auto, true or false, got 'yes'"),
         (params.TrainParams, {"train.low_res_size": -8}, "train.low_res_size: must be an integer >= 0, got -8"),
+        (params.TrainParams, {"train.calibrate": 3}, "train.calibrate: must be true or false, got 3"),
+        (params.TrainParams, {"train.calibrate": "yes"}, "train.calibrate: must be true or false, got 'yes'"),
         (
             params.TrainParams,
             {"train.low_res_size": 8, "train.epochs": 3},

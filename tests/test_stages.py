@@ -92,6 +92,7 @@ def test_split_without_prepared_data(project_dir: Path) -> None:
         ({"train.epochs": 0}, "train.epochs: must be an integer >= 1, got 0"),
         ({"train.batch_size": 0}, "train.batch_size: must be an integer >= 1, got 0"),
         ({"train.seed": None}, "train.seed: missing key in params.yaml"),
+        ({"train.calibrate": 3}, "train.calibrate: must be true or false, got 3"),
     ],
 )
 def test_train_bad_params(project_dir: Path, change: dict, message: str) -> None:

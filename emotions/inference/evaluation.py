@@ -11,8 +11,9 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from emotions.data.votes import majority
 from emotions.files import csv_text, write_png, write_text
+from emotions.inference import calibration
 from emotions.inference.explain import Probabilities, occlusion_map
-from emotions.inference.figures import confusion_image, mistakes_grid
+from emotions.inference.figures import confusion_image, mistakes_grid, reliability_diagram
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "classification_report.txt"
@@ -25,6 +26,8 @@ CONFUSION_PNG = "confusion.png"
 MISTAKES_PNG = "mistakes.png"
 MISTAKES_EXPLAINED_PNG = "mistakes_explained.png"
 MISTAKES_SHOWN = 24
+CALIBRATION_FILES = {"before": "calibration_before.csv", "after": "calibration_after.csv"}  # reliability diagram data
+RELIABILITY_PNG = "reliability.png"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Evaluation:
     classes: tuple[str, ...]
     y_true: np.ndarray
     probabilities: np.ndarray  # (N, classes)
+    temperature: float = 1.0  # the one the probabilities were calibrated with; 1: not calibrated
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -88,6 +92,39 @@ def _crowd_line(metrics: dict[str, object]) -> list[str]:
     ]
 
 
+def _calibration_section(scores: dict[str, float]) -> list[str]:
+    temperature = scores["temperature"]
+    how = (
+        f"calibrated: its network's logits divided by a temperature of {temperature:g}, fitted on the validation part"
+        if temperature != 1
+        else "its network's own (`train.calibrate: false`, or no temperature fitted: see train's output), so before "
+        "and after are the same"
+    )
+    return [
+        "",
+        "## Calibration",
+        "",
+        "Among the faces given a probability of 0.8, about 80% should be of that emotion. The model's probabilities "
+        f"are {how}. On the test part:",
+        "",
+        "| probabilities | ECE | NLL | Brier |",
+        "|---|---|---|---|",
+        *(
+            f"| {when} | {scores[f'ece_{when}']:.4f} | {scores[f'nll_{when}']:.4f} | {scores[f'brier_{when}']:.4f} |"
+            for when in ("before", "after")
+        ),
+        "",
+        f"ECE: expected calibration error, the gap between confidence and accuracy over {calibration.BINS} equal-width "
+        "bins of the top probability, weighted by their faces (0 is perfect). NLL: the mean negative log-likelihood of "
+        "the true class. Brier: the mean squared distance to the one-hot truth, summed over classes (0 to 2).",
+        "",
+        f"![reliability diagram]({RELIABILITY_PNG})",
+        "",
+        "Blue: the share of the faces answered right in each confidence bin; red line: the bin's mean confidence, the gap "
+        "shaded red; the diagonal: perfect calibration; grey: how many faces each bin holds.",
+    ]
+
+
 def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int) -> str:
     per_class = metrics["per_class"]
     assert isinstance(per_class, dict)
@@ -125,19 +162,36 @@ def _markdown(metrics: dict[str, object], evaluation: Evaluation, mistakes: int)
         ]
     else:
         lines.append("None: every test image was classified correctly.")
+    scores = metrics["calibration"]
+    assert isinstance(scores, dict)
+    lines += _calibration_section(scores)
     return "\n".join(lines) + "\n"
+
+
+def _write_reliability(evaluation: Evaluation, out_dir: Path) -> None:
+    """The reliability diagram's bins before and after calibration, as tables DVC plots and as a picture."""
+    before = calibration.uncalibrated(evaluation.probabilities, evaluation.temperature)
+    panels = []
+    for when, probabilities in (("before", before), ("after", evaluation.probabilities)):
+        bins = calibration.reliability(probabilities, evaluation.y_true)
+        write_text(out_dir / CALIBRATION_FILES[when], csv_text(bins.COLUMNS, bins.rows()))
+        named = when if when == "before" else f"after, temperature {evaluation.temperature:g}"
+        panels.append((f"{named}: ECE {bins.expected_calibration_error:.4f}", bins.count, bins.confidence, bins.accuracy))
+    write_png(out_dir / RELIABILITY_PNG, reliability_diagram(panels))
 
 
 def write_reports(
     evaluation: Evaluation, images: np.ndarray, out_dir: Path, model: Probabilities, votes: np.ndarray | None = None
 ) -> dict[str, object]:
-    """Write the metrics, the text report, the per-image and per-class tables DVC plots draw, and a
-    Markdown report with the confusion matrix and the most confident mistakes as pictures, these
-    also with the heat maps of what the ``model`` (that gave the probabilities) based them on. With
-    the crowd's ``votes`` (over the classes in use), the metrics also score against its majority."""
+    """Write the metrics, the text report, the per-image, per-class and per-confidence-bin tables DVC
+    plots draw, and a Markdown report with the confusion matrix, the most confident mistakes (these
+    also with the heat maps of what the ``model``, that gave the probabilities, based them on) and
+    the reliability diagram as pictures. With the crowd's ``votes`` (over the classes in use), the
+    metrics also score against its majority."""
     metrics = evaluation.metrics()
     if votes is not None:
         metrics["crowd"] = evaluation.against_crowd(votes)
+    metrics["calibration"] = calibration.summary(evaluation.probabilities, evaluation.y_true, evaluation.temperature)
     names = evaluation.classes
     write_text(out_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     write_text(out_dir / REPORT_FILE, evaluation.text_report())
@@ -168,5 +222,6 @@ def write_reports(
     write_png(out_dir / MISTAKES_PNG, mistakes_grid(images[worst], *captions))
     heat = np.array([occlusion_map(model, images[i], int(evaluation.y_pred[i])) for i in worst])
     write_png(out_dir / MISTAKES_EXPLAINED_PNG, mistakes_grid(images[worst], *captions, heat=heat))
+    _write_reliability(evaluation, out_dir)
     write_text(out_dir / MARKDOWN_FILE, _markdown(metrics, evaluation, len(worst)))
     return metrics

@@ -164,3 +164,42 @@ def emotion_timeline(
         _text(image, f"{k * tick:g}", (x - 6, baseline + 14), 0.45)
     _text(image, "seconds", (left + plot - 60, baseline + 30), 0.45)
     return image
+
+
+def reliability_diagram(panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], side: int = 300) -> np.ndarray:
+    """Reliability diagrams side by side, one per ``(title, count, confidence, accuracy)`` over equal-
+    width confidence bins (means NaN where a bin is empty): each bin's accuracy as a blue bar, its
+    mean confidence as a red line with the gap between them shaded red, the diagonal of perfect
+    calibration, and under the plot the share of the faces in each bin."""
+    left, top, strip, bottom, right = 50, 40, 40, 45, 30  # margins: tick labels, title, faces strip, axis name
+    width, height = left + side + right, top + side + strip + bottom
+    image = np.full((height, width * len(panels), 3), 255, np.uint8)
+    for k, (title, count, confidence, accuracy) in enumerate(panels):
+        x0, y0, bins = k * width + left, top + side, len(count)  # the plot's bottom-left corner
+
+        def at(fraction: float, x0: int = x0) -> int:
+            return x0 + round(fraction * side)
+
+        def level(value: float, y0: int = y0) -> int:
+            return y0 - round(value * side)
+
+        for i in np.flatnonzero(count):
+            x1, x2, right_level, sure_level = at(i / bins), at((i + 1) / bins), level(accuracy[i]), level(confidence[i])
+            cv2.rectangle(image, (x1, right_level), (x2, y0), (200, 130, 40), -1)
+            gap = image[min(right_level, sure_level) : max(right_level, sure_level) + 1, x1 : x2 + 1]
+            gap[:] = gap // 2 + np.array(RED, np.uint8) // 2
+            cv2.rectangle(image, (x1, right_level), (x2, y0), (90, 60, 20), 1)
+            cv2.line(image, (x1, sure_level), (x2, sure_level), RED, 2)
+            share = round((strip - 8) * count[i] / count.max())
+            cv2.rectangle(image, (x1, y0 + strip - 2 - share), (x2, y0 + strip - 2), (150, 150, 150), -1)
+        cv2.line(image, (x0, y0), (at(1), level(1)), (90, 90, 90), 1, cv2.LINE_AA)
+        cv2.rectangle(image, (x0, level(1)), (at(1), y0), BLACK, 1)
+        for tick in (0.0, 0.5, 1.0):
+            _text(image, f"{tick:g}", (at(tick) - 8, y0 + strip + 14), 0.4)
+            _text(image, f"{tick:g}", (x0 - 28, level(tick) + 5), 0.4)
+        _text(image, "faces", (x0 - 46, y0 + strip - 6), 0.4, (110, 110, 110))
+        _text(image, "confidence", (x0 + side // 2 - 40, height - 10), 0.5)
+        _text(image, "accuracy", (x0 + 6, level(1) + 18), 0.5)
+        title_width = cv2.getTextSize(title, FONT, 0.55, 1)[0][0]
+        _text(image, title, (x0, top - 14), 0.55 * min(1.0, (side + right - 5) / title_width))  # shrunk to fit
+    return image

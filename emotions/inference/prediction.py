@@ -87,6 +87,11 @@ class Predictor:
         self.meta = bundle.read_meta(model_dir)
         self._model = runtime.load(model_dir, threads)
 
+    @property
+    def temperature(self) -> float:
+        """The one the model's probabilities are calibrated with (1: not calibrated)."""
+        return self._model.temperature
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for preprocessed images of shape (N, size, size), in batches."""
         if not len(images):

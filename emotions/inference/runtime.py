@@ -3,6 +3,8 @@ so a prediction starts in a fraction of a second."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from emotions.errors import UserError
 from emotions.model import bundle
 
 INPUT_NAME = "images"
+TEMPERATURE_KEY = "temperature"  # in the file's metadata: the temperature its probabilities are calibrated with
 THREADS = 2  # the default; a benchmark of one core passes threads=1
 LOAD_ERRORS = (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf, NoSuchFile)  # what a damaged file raises
 
@@ -24,11 +27,25 @@ class OnnxModel:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.temperature = _temperature(path, self._session.get_modelmeta().custom_metadata_map)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for model inputs of shape (N, size, size) or (N, size, size, 1)."""
         batch = np.ascontiguousarray(images.reshape(*images.shape[:3], 1), dtype=np.float32)
         return self._session.run(None, {INPUT_NAME: batch})[0]
+
+
+def _temperature(path: Path, metadata: Mapping[str, str]) -> float:
+    """The temperature baked into the export (``emotions.model.export.describe``); 1 (none) for a file
+    that records none."""
+    text = metadata.get(TEMPERATURE_KEY, "1")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise UserError(f"{path}: its metadata's temperature {text!r} is not a number > 0 {bundle.RETRAIN}")
+    return value
 
 
 def load(model_dir: Path, threads: int = THREADS) -> OnnxModel:

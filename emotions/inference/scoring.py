@@ -27,7 +27,7 @@ class Score:
     seconds: float  # spent predicting
 
     def summary(self) -> str:
-        """The lines the stage ends with: accuracy, macro-F1, speed, and the crowd's scores if any."""
+        """The lines the stage ends with: accuracy, macro-F1, speed, and the crowd's and calibration's scores if any."""
         images = len(self.evaluation.y_true)
         lines = [
             f"evaluate: accuracy {self.metrics['accuracy']:.4f}, macro-F1 {self.metrics['macro_f1']:.4f} on {images} "
@@ -38,12 +38,20 @@ class Score:
             lines.append(
                 f"evaluate: against the crowd's majority: accuracy {crowd['accuracy']:.4f}, macro-F1 {crowd['macro_f1']:.4f}"
             )
+        scores = self.metrics.get("calibration")
+        if isinstance(scores, dict):
+            lines.append(
+                f"evaluate: calibration (temperature {scores['temperature']:g}), before -> after: "
+                f"ECE {scores['ece_before']:.4f} -> {scores['ece_after']:.4f}, "
+                f"NLL {scores['nll_before']:.4f} -> {scores['nll_after']:.4f}, "
+                f"Brier {scores['brier_before']:.4f} -> {scores['brier_after']:.4f}"
+            )
         return "\n".join(lines)
 
 
 def _evaluation(predictor: Predictor, images: np.ndarray, labels: np.ndarray) -> tuple[Evaluation, float]:
     started = time.perf_counter()
-    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images))
+    evaluation = Evaluation(predictor.meta.classes, labels, predictor.probabilities(images), predictor.temperature)
     return evaluation, time.perf_counter() - started
 
 

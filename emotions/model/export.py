@@ -17,8 +17,9 @@ import tf2onnx
 from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.files import atomic_dir, atomic_path
-from emotions.inference.runtime import INPUT_NAME, OnnxModel
+from emotions.inference.runtime import INPUT_NAME, TEMPERATURE_KEY, OnnxModel
 from emotions.model import bundle
+from emotions.model.layers import temperature_of
 
 OPSET = 17
 logging.getLogger("tf2onnx").setLevel(logging.ERROR)  # its INFO lines bury the stage's own output
@@ -50,9 +51,10 @@ def _canonical(model: onnx.ModelProto) -> None:
     graph.initializer.extend(constants)
 
 
-def describe(exported: onnx.ModelProto, meta: Encoding) -> None:
-    """Write into the file what a user holding only it needs: the class order, the input size and
-    how a face becomes an input (``emotions.data.imaging.preprocess``)."""
+def describe(exported: onnx.ModelProto, meta: Encoding, temperature: float) -> None:
+    """Write into the file what a user holding only it needs: the class order, the input size, how a
+    face becomes an input (``emotions.data.imaging.preprocess``) and the temperature its
+    probabilities are calibrated with (what evaluate reads to score them before and after)."""
     size = meta.image_size
     onnx.helper.set_model_props(
         exported,
@@ -65,6 +67,12 @@ def describe(exported: onnx.ModelProto, meta: Encoding) -> None:
                 "(OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) and divided by 255"
             ),
             "output": "float32 (N, classes): each class's probability, in the order of the classes entry",
+            TEMPERATURE_KEY: f"{temperature:g}",
+            "calibration": (
+                "the output is softmax(log(q) / temperature) of the network's own probabilities q, the temperature "
+                "fitted on held-out faces so that the probabilities are calibrated; softmax(temperature * log(p)) "
+                "gives q back (temperature 1: not calibrated)"
+            ),
         },
     )
     exported.doc_string = f"Facial-emotion classifier: {', '.join(meta.classes)}."
@@ -78,7 +86,7 @@ def to_onnx(model: keras.Model, path: Path, meta: Encoding | None = None) -> Non
     exported, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=OPSET)
     _canonical(exported)
     if meta is not None:
-        describe(exported, meta)
+        describe(exported, meta, temperature_of(model))
     with atomic_path(path) as tmp:
         tmp.write_bytes(exported.SerializeToString())
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 
+from emotions.inference.calibration import FLOOR
+
 
 @keras.saving.register_keras_serializable(package="emotions")
 class Mirror(keras.layers.Layer):
@@ -49,6 +51,35 @@ class KeepClasses(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "count": self.count}
+
+
+@keras.saving.register_keras_serializable(package="emotions")
+class Temperature(keras.layers.Layer):
+    """Calibrated probabilities: ``softmax(log(p) / temperature)`` of probabilities ``p``, the same as
+    dividing the network's logits by the temperature, and defined for an average of softmaxes too
+    (test-time augmentation), which has no logits of its own."""
+
+    def __init__(self, temperature: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.temperature = temperature
+
+    def call(self, inputs):
+        return keras.ops.softmax(keras.ops.log(keras.ops.maximum(inputs, FLOOR)) / self.temperature, axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "temperature": self.temperature}
+
+
+def with_temperature(model: keras.Model, temperature: float) -> keras.Model:
+    """``model`` answering with its probabilities calibrated by ``temperature``."""
+    inputs = keras.Input(shape=model.input_shape[1:])
+    outputs = Temperature(temperature, name="temperature")(model(inputs))
+    return keras.Model(inputs, outputs, name=f"{model.name}_calibrated")
+
+
+def temperature_of(model: keras.Model) -> float:
+    """The temperature baked into ``model`` by ``with_temperature``; 1 (none) without one."""
+    return next((layer.temperature for layer in model.layers if isinstance(layer, Temperature)), 1.0)
 
 
 def keeping_classes(model: keras.Model, count: int) -> keras.Model:

@@ -19,8 +19,9 @@ from dvclive import Live
 from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
+from emotions.inference.calibration import HIGHEST, LOWEST, fit_temperature
 from emotions.model.batches import Batches, balanced_class_weights
-from emotions.model.layers import keeping_classes, with_test_time_augmentation
+from emotions.model.layers import keeping_classes, with_temperature, with_test_time_augmentation
 from emotions.model.networks import NETWORKS, ModelParams, build_model
 from emotions.model.precision import arithmetic
 from emotions.params import AugmentParams, TrainParams
@@ -219,11 +220,38 @@ def train(
                 epochs += len(history.epoch)
     seconds = time.perf_counter() - started
     print(f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} images/s")
-    if policy != "float32" or p.low_res_size:  # saved and exported: float32 and the full image size
-        trained, model = model, build_model(prepared.image_size, num_classes, model_params)
-        model.set_weights(trained.get_weights())
+    # saved and exported: float32, the full image size, and without the training's loss and metrics,
+    # which Keras cannot load back once the network is wrapped (test-time augmentation, temperature)
+    trained, model = model, build_model(prepared.image_size, num_classes, model_params)
+    model.set_weights(trained.get_weights())
     if prepared.extra_classes:
         model = keeping_classes(model, len(prepared.classes))
     if model_params.tta_flip or model_params.tta_shift:
-        return with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+        model = with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+    if p.calibrate:
+        model = calibrated(model, prepared.images[val_idx], prepared.labels[val_idx])
     return model
+
+
+def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> keras.Model:
+    """``model`` with a temperature fitted on held-out faces (the validation part: the test part
+    stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
+    after every wrapper: it calibrates what the saved model answers. Where the faces would take the
+    temperature past an end of the range searched (every one answered right, say), the fit has no
+    answer, and a temperature that sharp would round probabilities to 1 in float32: the model is
+    kept as it is."""
+    probabilities = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
+    fit = fit_temperature(probabilities, labels)
+    if fit.at_limit:
+        how = "less sure than it is right" if fit.temperature <= LOWEST else "surer than it is right"
+        print(
+            f"train: no temperature fitted on {len(labels)} validation images: even at {fit.temperature:g}, the end "
+            f"of the range searched ({LOWEST:g} to {HIGHEST:g}), the network is {how} (negative log-likelihood "
+            f"{fit.nll_before:.4f} as it is, {fit.nll_after:.4f} there), so its probabilities are kept"
+        )
+        return model
+    print(
+        f"train: temperature {fit.temperature:g} fitted on {len(labels)} validation images "
+        f"(negative log-likelihood {fit.nll_before:.4f} before, {fit.nll_after:.4f} after)"
+    )
+    return with_temperature(model, fit.temperature)
