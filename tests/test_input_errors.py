@@ -50,6 +50,8 @@ def test_dvc_runs_data_folders_with_shell_characters_and_a_dvcignored_broken_lin
     assert failed.returncode != 0 and "No such file or directory" in failed.stdout + failed.stderr
     with (repo / ".dvcignore").open("a") as ignore:
         ignore.write("gone.png\n")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "project")  # dvclive, in train, needs a commit
     dvc(repo, "repro")
     manifest = (repo / "data" / "prepared" / "manifest.csv").read_text()
     assert f'"{folder.replace(chr(34), chr(34) * 2)}/raw/sad/gone.png",sad,,skipped,unreadable: broken link' in manifest
