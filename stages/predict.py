@@ -4,7 +4,7 @@ and for every face in videos (mp4, avi, mkv, mov, ...: a few frames a second, ea
 python -m stages.predict PATH...            a table on the terminal
 python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
 python -m stages.predict clip.mp4 --fps 2   a video's faces, two frames a second, and a summary per face
-python -m stages.predict data/new --out reports/predictions.csv   (the DVC stage)
+python -m stages.predict --out reports/predictions.csv   data.new of params.yaml (the DVC stage)
 python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its label
 """
 
@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from emotions import params
 from emotions.errors import run_cli
 from emotions.files import write_text
 from emotions.inference.explain import write_explained
@@ -32,7 +33,11 @@ from emotions.inference.video import DEFAULT_FPS, parse_fps, predict_all, write_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("paths", nargs="+", help="image or video files, folders (searched recursively) or glob patterns")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        help="image or video files, folders (searched recursively) or glob patterns (default: data.new in params.yaml)",
+    )
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -46,8 +51,10 @@ def main() -> None:
     )
     parser.add_argument("--explain", type=Path, metavar="DIR", help="write each face with a heat map of what drove its label")
     args = parser.parse_args()
+    # data.new is read here, not passed in dvc.yaml's cmd: a shell would mangle a quote, `$` or backtick
+    paths = args.paths or [str(params.load(params.DataParams).new)]
     predictor = Predictor(args.model_dir)
-    predictions = predict_all(predictor, expand_inputs(args.paths), args.fps)
+    predictions = predict_all(predictor, expand_inputs(paths), args.fps)
     classes = predictor.meta.classes
     if args.out:
         write_text(args.out, as_csv(predictions, classes))

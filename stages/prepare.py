@@ -15,13 +15,17 @@ from emotions.errors import run_cli
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", type=Path, required=True, help="folder of class folders, or a FER-2013 CSV")
+    parser.add_argument(
+        "--source", type=Path, help="folder of class folders, or a FER-2013 CSV (default: data.source in params.yaml)"
+    )
     parser.add_argument("--out", type=Path, default=Path("data/prepared"))
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
     started = time.perf_counter()
-    prepared, rows, report = preparation.from_source(args.source, data, prep)
+    # read here, not passed in dvc.yaml's cmd: a shell would mangle a path with a quote, `$` or backtick
+    source = args.source or data.source
+    prepared, rows, report = preparation.from_source(source, data, prep)
     preparation.save(prepared, rows, report, args.out)
     skipped = [r for r in rows if r.status == "skipped"]
     for row in skipped[:20]:

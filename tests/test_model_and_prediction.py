@@ -450,6 +450,27 @@ def test_globs_expand_to_matching_files(tmp_path: Path) -> None:
     assert found[-1][1] == "pattern matches no file"
 
 
+def test_broken_links_are_reported_not_skipped(model_dir: Path, tmp_path: Path) -> None:
+    """In a folder, matched by a pattern or given by name, a link to nothing is one error row, image or video."""
+    write_image(tmp_path / "in" / "good.png", shape_image(0))
+    (tmp_path / "in" / "gone.png").symlink_to(tmp_path / "deleted.png")
+    (tmp_path / "in" / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    (tmp_path / "direct.jpg").symlink_to("nowhere.jpg")
+    inputs = expand_inputs([str(tmp_path / "in"), str(tmp_path / "in" / "g*.png"), str(tmp_path / "direct.jpg")])
+    assert [(p.name, error) for p, error in inputs] == [
+        ("gone.mp4", f"broken link (to {tmp_path / 'deleted.mp4'})"),
+        ("gone.png", f"broken link (to {tmp_path / 'deleted.png'})"),
+        ("good.png", None),
+        ("gone.png", f"broken link (to {tmp_path / 'deleted.png'})"),
+        ("good.png", None),
+        ("direct.jpg", "broken link (to nowhere.jpg)"),
+    ]
+    from emotions.inference.video import predict_all
+
+    rows = predict_all(Predictor(model_dir), inputs)
+    assert [(Path(r.path).name, r.error) for r in rows] == [(p.name, error) for p, error in inputs]
+
+
 def test_predict_command_json(model_dir: Path, tmp_path: Path) -> None:
     image = write_image(tmp_path / "face.png", shape_image(1, seed=5))
     result = subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,19 +63,27 @@ def is_video_file(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
 
 
+def _found(path: Path) -> tuple[Path, str | None]:
+    """A file listed in a folder or matched by a pattern; a link that leads nowhere is named as one
+    rather than left out."""
+    return path, f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None
+
+
 def expand_inputs(items: Sequence[str]) -> list[tuple[Path, str | None]]:
     """Files, folders (searched recursively for images and videos) and glob patterns, each with an error or None."""
     found: list[tuple[Path, str | None]] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and (is_image_file(p) or is_video_file(p)))
-            found += [(p, None) for p in files] or [(path, "folder has no images or videos")]
-        elif path.exists():
-            found.append((path, None))
+            files = sorted(
+                p for p in path.rglob("*") if (p.is_file() or p.is_symlink()) and (is_image_file(p) or is_video_file(p))
+            )
+            found += [_found(p) for p in files] or [(path, "folder has no images or videos")]
+        elif path.exists() or path.is_symlink():
+            found.append(_found(path))
         elif glob.has_magic(item):
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
-            found += [(p, None) for p in matches] or [(path, "pattern matches no file")]
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file() or Path(p).is_symlink())
+            found += [_found(p) for p in matches] or [(path, "pattern matches no file")]
         else:
             found.append((path, "no such file or folder"))
     return found
