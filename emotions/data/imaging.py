@@ -111,11 +111,16 @@ def _decode_flags(data: bytes) -> int:
     return _REDUCED[factor]
 
 
+def broken_link(path: Path) -> str | None:
+    """Why ``path`` cannot be read when it is a link that leads nowhere; None otherwise."""
+    return f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None
+
+
 def read_gray(path: Path) -> np.ndarray:
     """Decode any common format (colour, alpha, 16-bit) to an 8-bit grayscale array, within
     ``MAX_PIXELS``: a larger JPEG is shrunk while decoding, any other larger image refused."""
-    if path.is_symlink() and not path.exists():
-        raise BadImage(f"broken link (to {os.readlink(path)})")
+    if reason := broken_link(path):
+        raise BadImage(reason)
     try:
         data = path.read_bytes()
     except OSError as err:

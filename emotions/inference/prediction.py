@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.data.imaging import BadImage, Box, is_image_file, model_inputs, read_gray
+from emotions.data.imaging import BadImage, Box, broken_link, is_image_file, model_inputs, read_gray
 from emotions.files import csv_text, write_png
 from emotions.inference import runtime
 from emotions.inference.figures import annotate
@@ -66,7 +65,7 @@ def is_video_file(path: Path) -> bool:
 def _found(path: Path) -> tuple[Path, str | None]:
     """A file listed in a folder or matched by a pattern; a link that leads nowhere is named as one
     rather than left out."""
-    return path, f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None
+    return path, broken_link(path)
 
 
 def expand_inputs(items: Sequence[str]) -> list[tuple[Path, str | None]]:
