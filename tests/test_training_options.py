@@ -39,7 +39,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     class Recording(training.Batches):
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            first_batches.append(self[0])  # batches are a function of seed, epoch and index: reading one changes nothing
+            first_batches.append(self.batch(self.first_epoch, 0))  # a function of seed, epoch and index: reading changes nothing
 
     class Rates(keras.callbacks.Callback):
         def __init__(self, rates: list[float]) -> None:

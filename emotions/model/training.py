@@ -20,7 +20,7 @@ from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.inference.calibration import HIGHEST, LOWEST, fit_temperature
-from emotions.model.batches import Batches, balanced_class_weights
+from emotions.model.batches import Batches, balanced_class_weights, validation_batches
 from emotions.model.layers import keeping_classes, with_temperature, with_test_time_augmentation
 from emotions.model.networks import NETWORKS, ModelParams, build_model
 from emotions.model.precision import arithmetic
@@ -210,8 +210,10 @@ def train(
                 if len(phases) > 1:
                     print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
                 history = model.fit(
-                    phase_batches,
-                    validation_data=(resized(prepared.images[val_idx], size)[..., np.newaxis], val_targets),
+                    phase_batches.dataset(),
+                    steps_per_epoch=len(phase_batches),
+                    shuffle=False,  # the batches are shuffled already, by seed
+                    validation_data=validation_batches(resized(prepared.images[val_idx], size), val_targets, p.batch_size),
                     initial_epoch=first,
                     epochs=end,
                     callbacks=_callbacks(p, live, full_size=size == prepared.image_size),
