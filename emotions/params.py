@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ from emotions.errors import UserError
 
 PARAMS_FILE = Path("params.yaml")
 T = TypeVar("T")
+
+
+def positive_number(value: str | float) -> float | None:
+    """``value`` as a finite number above 0, or None: text that is no number, nan, infinity, 0 and
+    less all fail alike, so every caller words one error for them."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number > 0 else None
 
 
 class _Section:

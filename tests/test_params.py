@@ -206,3 +206,15 @@ def test_bad_extra_test_sets_name_the_key(sets: object, message: str) -> None:
 def test_unknown_key_in_the_evaluate_section_is_named() -> None:
     with pytest.raises(UserError, match=r"^evaluate\.set: unknown key in params.yaml$"):
         params.load(params.EvaluateParams, {"evaluate": {"sets": {}, "set": {"fer": "x"}}})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("2.5", 2.5), (" 1e-3 ", 0.001), (30.0, 30.0), ("0", None), ("-1", None), (0.0, None)]
+)
+def test_positive_number_accepts_finite_numbers_above_zero(value: str | float, expected: float | None) -> None:
+    assert params.positive_number(value) == expected
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "", "fast", float("nan"), float("inf")])
+def test_positive_number_refuses_what_is_no_finite_number(value: str | float) -> None:
+    assert params.positive_number(value) is None

@@ -3,7 +3,6 @@ so a prediction starts in a fraction of a second."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, I
 
 from emotions.errors import UserError
 from emotions.model import bundle
+from emotions.params import positive_number
 
 INPUT_NAME = "images"
 TEMPERATURE_KEY = "temperature"  # in the file's metadata: the temperature its probabilities are calibrated with
@@ -39,11 +39,8 @@ def _temperature(path: Path, metadata: Mapping[str, str]) -> float:
     """The temperature baked into the export (``emotions.model.export.describe``); 1 (none) for a file
     that records none."""
     text = metadata.get(TEMPERATURE_KEY, "1")
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
+    value = positive_number(text)
+    if value is None:
         raise UserError(f"{path}: its metadata's temperature {text!r} is not a number > 0 {bundle.RETRAIN}")
     return value
 

@@ -19,6 +19,7 @@ from emotions.files import atomic_path, write_png
 from emotions.inference.figures import WHITE, annotate, emotion_timeline
 from emotions.inference.prediction import Prediction, Predictor, classified, faces_by_file, is_video_file, unique_stem
 from emotions.inference.tracking import Tracker
+from emotions.params import positive_number
 from emotions.progress import progress
 
 # FFmpeg would print its own lines for a damaged file ("moov atom not found"), as would OpenCV (quietened
@@ -37,11 +38,8 @@ class BadVideo(Exception):
 def parse_fps(text: str) -> float:
     """The value of --fps, as argparse's ``type``: a UserError passes through argparse, so a bad value
     is one line, before the model loads."""
-    try:
-        fps = float(text)
-    except ValueError:
-        fps = math.nan
-    if not (math.isfinite(fps) and fps > 0):
+    fps = positive_number(text)
+    if fps is None:
         raise UserError(f"--fps: expected a number of frames a second above 0, got {text!r}")
     return fps
 
@@ -64,12 +62,13 @@ class VideoFrames:
             self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
         finally:
             cv2.utils.logging.setLogLevel(level)
-        self.rate = self._capture.get(cv2.CAP_PROP_FPS)
         if not self._capture.isOpened():
             raise BadVideo("not a readable video")
-        if not (math.isfinite(self.rate) and self.rate > 0):
+        rate = positive_number(self._capture.get(cv2.CAP_PROP_FPS))
+        if rate is None:
             self._capture.release()
             raise BadVideo("not a readable video (no frame rate)")
+        self.rate = rate
         self.fps = fps
         self.size = (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.frames = 0  # read so far
