@@ -65,7 +65,9 @@ CONFIGS: dict[str, dict[str, object]] = {
     "reference": {},
     "recommended": RECOMMENDED,
     "extra": {**RECOMMENDED, **ALL_FACES, "data.extra_classes": ["disgust", "fear", "surprise", "neutral"]},
-    "seven": {**RECOMMENDED, **ALL_FACES, "data.classes": SEVEN},
+    # every face weighs the same: balanced weights (disgust is 1.5% of the faces) cost seven points of
+    # validation accuracy (0.5545 against 0.6237)
+    "seven": {**RECOMMENDED, **ALL_FACES, "data.classes": SEVEN, "train.class_weights": False},
     "crowd": {**RECOMMENDED, "data.votes": "ferplus-votes.csv", "train.target": "votes"},
     "previous": PREVIOUS,
 }
