@@ -111,6 +111,12 @@ def _decode_flags(data: bytes) -> int:
     return _REDUCED[factor]
 
 
+def listed(path: Path) -> bool:
+    """Whether a listing of inputs keeps ``path``: a file, or a link, whatever it leads to, so that a
+    link that cannot be read is reported (``broken_link``, ``read_gray``) rather than left out."""
+    return path.is_file() or path.is_symlink()
+
+
 def broken_link(path: Path) -> str | None:
     """Why ``path`` cannot be read when it is a link that leads nowhere; None otherwise."""
     return f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None

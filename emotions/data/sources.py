@@ -15,7 +15,7 @@ import numpy as np
 
 from emotions.data import votes
 from emotions.errors import UserError
-from emotions.data.imaging import BadImage, is_image_file, read_gray
+from emotions.data.imaging import BadImage, is_image_file, listed, read_gray
 
 FER_CSV_COLUMNS = ("emotion", "pixels")
 FER_SIDE = 48
@@ -135,7 +135,7 @@ def _visible_files(folder: Path) -> list[Path]:
     return sorted(
         p
         for p in folder.rglob("*")
-        if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if listed(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 

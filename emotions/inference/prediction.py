@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.data.imaging import BadImage, Box, broken_link, is_image_file, model_inputs, read_gray
+from emotions.data.imaging import BadImage, Box, broken_link, is_image_file, listed, model_inputs, read_gray
 from emotions.files import csv_text, write_png
 from emotions.inference import runtime
 from emotions.inference.figures import annotate
@@ -74,14 +74,12 @@ def expand_inputs(items: Sequence[str]) -> list[tuple[Path, str | None]]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files = sorted(
-                p for p in path.rglob("*") if (p.is_file() or p.is_symlink()) and (is_image_file(p) or is_video_file(p))
-            )
+            files = sorted(p for p in path.rglob("*") if listed(p) and (is_image_file(p) or is_video_file(p)))
             found += [_found(p) for p in files] or [(path, "folder has no images or videos")]
         elif path.exists() or path.is_symlink():
             found.append(_found(path))
         elif glob.has_magic(item):
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file() or Path(p).is_symlink())
+            matches = sorted(p for p in map(Path, glob.glob(item, recursive=True)) if listed(p))
             found += [_found(p) for p in matches] or [(path, "pattern matches no file")]
         else:
             found.append((path, "no such file or folder"))
