@@ -137,6 +137,28 @@ def test_unusable_videos_are_reported(tmp_path: Path, content: bytes | None, err
     assert predict_video(BrightnessModel(), video, 5) == [Prediction(str(video), error=error)]
 
 
+@pytest.mark.parametrize("rate", [0.0, -1.0, float("nan")])
+def test_a_video_without_a_frame_rate_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: float) -> None:
+    """OpenCV gives a rate of 0 (or worse) for some broken headers; FFmpeg guesses one for every
+    file made here, so the capture is made to answer as for such a file."""
+
+    real = cv2.VideoCapture
+
+    class NoRate:  # OpenCV's own class cannot be subclassed
+        def __init__(self, *args: object) -> None:
+            self.capture = real(*args)
+
+        def get(self, prop: int) -> float:
+            return rate if prop == cv2.CAP_PROP_FPS else self.capture.get(prop)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.capture, name)
+
+    video = clip(tmp_path / "norate.mp4", Shot(1.0))
+    monkeypatch.setattr("emotions.inference.video.cv2.VideoCapture", NoRate)
+    assert predict_video(BrightnessModel(), video, 5) == [Prediction(str(video), error="not a readable video (no frame rate)")]
+
+
 def test_folders_and_mixed_inputs_keep_their_order(tmp_path: Path) -> None:
     clip(tmp_path / "in" / "b.mp4", Shot(0.5, (moving("sad", (100, 50), (100, 50)),)))
     write_image(tmp_path / "in" / "a.png", shape_image(0))
