@@ -72,7 +72,18 @@ CONFIGS: dict[str, dict[str, object]] = {
         "data.extra_classes": ["disgust", "fear", "surprise", "neutral"],
         "train.class_weights": False,
     },
-    "seven": {**RECOMMENDED, **ALL_FACES, "data.classes": SEVEN, "train.class_weights": False},
+    # 22 epochs leave seven classes short of fitting even their augmented training faces: less dropout
+    # and half the geometric augmentation scored val 0.6289 and 0.6259 (seeds 42, 43) against 0.6237
+    "seven": {
+        **RECOMMENDED,
+        **ALL_FACES,
+        "data.classes": SEVEN,
+        "train.class_weights": False,
+        "model.vgg.dropout": 0.1,
+        "augment.shift": 0.05,
+        "augment.zoom": 0.05,
+        "augment.rotation": 5,
+    },
     "crowd": {**RECOMMENDED, "data.votes": "ferplus-votes.csv", "train.target": "votes"},
     "previous": PREVIOUS,
 }
