@@ -73,7 +73,7 @@ CONFIGS: dict[str, dict[str, object]] = {
         "train.class_weights": False,
     },
     # 22 epochs leave seven classes short of fitting even their augmented training faces: less dropout
-    # and half the geometric augmentation scored val 0.6289 and 0.6259 (seeds 42, 43) against 0.6237
+    # and half the geometric augmentation scored val 0.6289 and 0.6259 (seeds 42, 43) against 0.6237 and 0.6134
     "seven": {
         **RECOMMENDED,
         **ALL_FACES,
