@@ -34,6 +34,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emotions.model.precision import describe_cpu  # noqa: E402
+
 PROJECT_FILES = ("stages", "emotions", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")
 
 # The parameters each configuration sets on top of params.yaml (besides data.source). Configurations
@@ -118,11 +122,16 @@ def workspace(parent: Path, name: str) -> Path:
     return repo
 
 
-def number(pattern: str, text: str) -> float:
+def matched(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in the pipeline's output."""
     match = re.search(pattern, text)
     if not match:
         sys.exit(f"bench: no match for {pattern!r} in the pipeline's output")
-    return float(match.group(1))
+    return match.group(1)
+
+
+def number(pattern: str, text: str) -> float:
+    return float(matched(pattern, text))
 
 
 def override(value: object) -> str:
@@ -153,6 +162,7 @@ def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object], 
         "pipeline_s": round(seconds, 1),
         "prepare_s": number(r"prepare: \d+ read in ([\d.]+) s", output),
         "images_read": int(number(r"prepare: (\d+) read", output)),
+        "arithmetic": matched(r"train: ((?:float32|mixed).*)", output),
         "train_s": number(r"train: \d+ epochs in ([\d.]+) s", output),
         "epochs": int(number(r"train: (\d+) epochs", output)),
         "train_images_per_s": number(r"train: .* ([\d.]+) images/s", output),
@@ -274,7 +284,7 @@ def main() -> None:
         results = {name: bench_config(parent, name, data, extra, args.reports) for name in args.configs.split(",")}
         sample = data / "fer2013-sample.csv"
         csv_import = bench_csv_import(parent, sample) if sample.exists() else None
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = f"{describe_cpu()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     results = {**earlier_runs(out, machine, extra), **results}
     report = {"machine": machine, "data": str(args.data), "set": extra, "configs": results, "csv_import": csv_import}
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import pytest
 
-from emotions.model.precision import choose_onednn, choose_policy, cpu_flags
+from emotions.model.precision import choose_onednn, choose_policy, cpu_flags, describe_cpu
 
 AVX2 = frozenset({"fpu", "sse2", "avx", "avx2", "fma"})
 BF16 = AVX2 | {"avx512f", "avx512_bf16"}
@@ -58,3 +59,22 @@ def test_cpu_flags_come_from_cpuinfo(tmp_path: Path) -> None:
     cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\n")
     assert cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512_bf16"}
     assert cpu_flags(tmp_path / "missing") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("flags", "described"),
+    [
+        ("fpu avx2", "Some CPU (AVX2)"),
+        ("avx2 avx512f", "Some CPU (AVX-512)"),
+        ("avx2 avx512f avx512_bf16 amx_bf16", "Some CPU (AVX-512, AVX512_BF16, AMX_BF16)"),
+        ("fpu sse2", "Some CPU (no AVX2)"),
+    ],
+)
+def test_cpu_is_described_by_name_and_vector_instructions(tmp_path: Path, flags: str, described: str) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
+    assert describe_cpu(cpuinfo) == described
+
+
+def test_cpu_without_cpuinfo_is_described_by_the_platform(tmp_path: Path) -> None:
+    assert describe_cpu(tmp_path / "absent") == (platform.processor() or platform.machine())  # macOS, Windows
