@@ -17,33 +17,39 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of CPUs that com
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"  # read by TensorFlow once, when it is imported
 
 
-def _cpuinfo_field(name: str, cpuinfo: Path) -> str | None:
-    """The first value of a /proc/cpuinfo field (Linux); None where there is no such file or field."""
+def _cpuinfo(path: Path) -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (Linux); empty where there is no such file."""
     try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return None
+        return {}
+    fields: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() == name:
-            return value.strip()
-    return None
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _flags(fields: dict[str, str]) -> frozenset[str]:
+    return frozenset(fields.get("flags", "").split())
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     """The CPU's feature flags where the OS lists them (Linux); empty elsewhere, which reads as "no
     native bfloat16": the safe answer, since emulated bfloat16 is the slow one."""
-    return frozenset((_cpuinfo_field("flags", cpuinfo) or "").split())
+    return _flags(_cpuinfo(cpuinfo))
 
 
 def describe_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """The CPU's name and widest vector instructions, e.g. "AMD EPYC (AVX-512, AVX512_BF16)", for
     benchmarks: the same float32 run took 26 min on a 2-core AVX2 EPYC and 8 min on a 2-core
     AVX-512 one, so a timing means little without it."""
-    flags = cpu_flags(cpuinfo)
+    fields = _cpuinfo(cpuinfo)
+    flags = _flags(fields)
     vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
     native = [flag.upper() for flag in BF16_FLAGS if flag in flags]
-    name = _cpuinfo_field("model name", cpuinfo) or platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
     return f"{name} ({', '.join([vectors, *native])})" if flags else name
 
 
