@@ -4,8 +4,9 @@ what a CPU with AVX2 alone would do, which is how much of a speed-up the AVX-512
 
     python bench/kernels.py [--faces 6144] [--epochs 2]
 
-Random faces, float32, oneDNN on, batches of 128; the first epoch of each size is a warm-up and
-not timed. Each row runs in its own process, since oneDNN reads the variable once.
+Random faces, float32, oneDNN on; the network, batch size and learning rate of `seven` in
+bench/fer2013.py. The first epoch of each size is a warm-up and not timed. Each row runs in its own
+process, since oneDNN reads the variable once.
 """
 
 from __future__ import annotations
@@ -16,29 +17,42 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from emotions.model.precision import ONEDNN_ENV  # noqa: E402
+
 ISAS = ("native", "AVX2")
 SIZES = (32, 48)
 
 
 def measure(faces: int, epochs: int) -> None:
     """Print one line per size: images per second over ``epochs`` timed epochs."""
-    sys.path.insert(0, str(ROOT))
     import keras
     import numpy as np
+    from fer2013 import CONFIGS, SEVEN
 
     from emotions.model.networks import vgg
 
+    seven: dict[str, Any] = CONFIGS["seven"]
+    params = vgg.Params(
+        width=seven["model.vgg.width"],
+        convs=tuple(seven["model.vgg.convs"]),
+        dense_units=seven["model.vgg.dense_units"],
+        dropout=seven["model.vgg.dropout"],
+    )
+    batch = seven["train.batch_size"]
     keras.utils.set_random_seed(0)
     for size in SIZES:
-        model = vgg.build(None, 7, vgg.Params(width=24, convs=(1, 1, 2, 2), dense_units=256, dropout=0.1))
-        model.compile(keras.optimizers.Adam(0.002), keras.losses.SparseCategoricalCrossentropy())
+        model = vgg.build(None, len(SEVEN), params)
+        model.compile(keras.optimizers.Adam(seven["train.learning_rate"]), keras.losses.SparseCategoricalCrossentropy())
         x = np.random.rand(faces, size, size, 1).astype("float32")
-        y = np.random.randint(0, 7, faces)
-        model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+        y = np.random.randint(0, len(SEVEN), faces)
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         started = time.perf_counter()
-        model.fit(x, y, batch_size=128, epochs=epochs, verbose=0)
+        model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
         print(f"{size} {epochs * faces / (time.perf_counter() - started):.0f}", flush=True)
 
 
@@ -53,7 +67,7 @@ def main() -> None:
         return
     print("| oneDNN kernels | 32 px images/s | 48 px images/s |\n|---|---|---|")
     for isa in ISAS:
-        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {**os.environ, ONEDNN_ENV: "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("ONEDNN_MAX_CPU_ISA", None)
         if isa != "native":
             env["ONEDNN_MAX_CPU_ISA"] = isa
