@@ -30,11 +30,21 @@ def _manylinux(arch: str) -> list[str]:
 PLATFORMS: dict[str, tuple[list[str], dict[str, str]]] = {
     "linux-x86_64": (
         _manylinux("x86_64"),
-        {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64"},
+        {
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+            "platform_machine": "x86_64",
+        },
     ),
     "linux-aarch64": (
         _manylinux("aarch64"),
-        {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "aarch64"},
+        {
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+            "platform_machine": "aarch64",
+        },
     ),
     "macos-arm64": (
         ["macosx_14_0_arm64"],
@@ -47,7 +57,12 @@ PLATFORMS: dict[str, tuple[list[str], dict[str, str]]] = {
     ),
     "windows-x86_64": (
         ["win_amd64"],
-        {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "platform_machine": "AMD64"},
+        {
+            "sys_platform": "win32",
+            "platform_system": "Windows",
+            "os_name": "nt",
+            "platform_machine": "AMD64",
+        },
     ),
 }
 CHECKS = {"requirements.txt": list(PLATFORMS), "requirements-gpu.txt": ["linux-x86_64"]}
@@ -106,7 +121,8 @@ def main(argv: list[str]) -> int:
         return pip_as(argv[1], argv[2:])
     if f"{sys.version_info.major}.{sys.version_info.minor}" != PYTHON:
         print(
-            f"error: run this with Python {PYTHON}: markers such as python_version are read from the running interpreter",
+            f"error: run this with Python {PYTHON}: markers such as python_version are read from "
+            "the running interpreter",
             file=sys.stderr,
         )
         return 2
@@ -134,7 +150,8 @@ def main(argv: list[str]) -> int:
         if errors:
             sys.stderr.write(errors)
             print(
-                f"error: {name}: does not install on {platform} (Python {PYTHON}, wheels only; pip's message above)",
+                f"error: {name}: does not install on {platform} (Python {PYTHON}, wheels only; "
+                "pip's message above)",
                 file=sys.stderr,
             )
         else:

@@ -1,17 +1,18 @@
-"""Benchmark on real faces: the whole pipeline on FER-2013, the reference CNN next to the recommended
-configuration (angry, happy, sad) and that configuration on all seven classes, plus the speed of
-prepare, CSV import and a no-op rebuild.
+"""Benchmark on real faces: the whole pipeline on FER-2013, the reference CNN next to the
+recommended configuration (angry, happy, sad) and that configuration on all seven classes, plus the
+speed of prepare, CSV import and a no-op rebuild.
 
-    python bench/fer2013.py [--data ../shared/data/fer2013] [--configs reference,recommended,seven] [--set KEY=VALUE ...]
+    python bench/fer2013.py [--data ../shared/data/fer2013] [--configs reference,recommended,seven]
+    [--set KEY=VALUE ...]
 
 `--set` changes a param on top of every configuration run (e.g. `--set train.seed=1`): the README's
 table of changes that did not help comes from such runs.
 
-Each configuration runs `dvc exp run -S ...` from raw images in a fresh copy of the project (a new git
-repo), so the numbers are what a user gets, with the default `train.precision: auto` and `train.onednn:
-auto` (on a CPU without AVX512_BF16 or AMX: float32 with oneDNN). Results go to
-bench/results/fer2013.json (the rows of configurations not run this time are kept) and are printed as
-the Markdown table the README shows; `--reports DIR` keeps each configuration's reports/ folder
+Each configuration runs `dvc exp run -S ...` from raw images in a fresh copy of the project (a new
+git repo), so the numbers are what a user gets, with the default `train.precision: auto` and
+`train.onednn: auto` (on a CPU without AVX512_BF16 or AMX: float32 with oneDNN). Results go to
+bench/results/fer2013.json (the rows of configurations not run this time are kept) and are printed
+as the Markdown table the README shows; `--reports DIR` keeps each configuration's reports/ folder
 (report.md, reliability diagram, confusion matrix, mistakes) as DIR/NAME.
 """
 
@@ -33,69 +34,28 @@ from typing import Any
 
 import yaml
 
+from emotions import recipes
+from emotions.training.precision import describe_cpu
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from emotions.model.precision import describe_cpu  # noqa: E402
+PROJECT_FILES = (
+    "stages",
+    "emotions",
+    "recipes",
+    "dvc.yaml",
+    "params.yaml",
+    ".gitignore",
+    ".dvcignore",
+)
 
-PROJECT_FILES = ("stages", "emotions", "dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")
-
-# The parameters each configuration sets on top of params.yaml (besides data.source). Configurations
-# are compared on validation (val accuracy: the last epoch's, on the 5% of Training/ held out);
-# PublicTest/ is scored once per configuration, for the report.
-PREVIOUS = {  # the recommended recipe until 2026-11-30, tuned on a CPU with native bfloat16
-    "split.val_fraction": 0.05,
-    "model.architecture": "vgg",
-    "model.vgg.width": 32,
-    "model.vgg.convs": [1, 1, 2, 2],
-    "model.vgg.dense_units": 256,
-    "model.vgg.dropout": 0.3,
-    "model.tta_flip": True,
-    "model.tta_shift": 2,
-    "train.epochs": 52,
-    "train.low_res_size": 32,
-    "train.low_res_epochs": 32,
-    "train.batch_size": 128,
-    "train.learning_rate": 0.002,
-    "train.class_weights": True,
-    "train.lr_schedule": "cosine",
-}
-# every face weighs the same: unweighted classes led on validation in three seeds of three (mean val
-# 0.812 against 0.804); with balanced weights disgust (1.5% of the faces) cost seven classes seven points
-RECOMMENDED = {
-    **PREVIOUS,
-    "model.vgg.width": 24,
-    "train.epochs": 40,
-    "train.low_res_epochs": 24,
-    "train.class_weights": False,
-}
-SEVEN = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-# On all 28,709 faces of Training/ instead of 15,570, an epoch costs 1.8 times as much: fewer epochs
-# keep these within the same budget.
-ALL_FACES = {"train.epochs": 22, "train.low_res_epochs": 13}
-CONFIGS: dict[str, dict[str, object]] = {
-    "reference": {},
-    "recommended": RECOMMENDED,
-    # with balanced weights this scored val 0.7776 against 0.8098
-    "extra": {**RECOMMENDED, **ALL_FACES, "data.extra_classes": ["disgust", "fear", "surprise", "neutral"]},
-    # in 22 epochs seven classes underfit (augmented training faces 0.63, validation 0.62): less dropout
-    # and half the geometric augmentation scored val 0.6289 and 0.6259 (seeds 42, 43) against 0.6237 and
-    # 0.6134; then fewer of the epochs at 32 px (20 epochs, 9 at 32 px instead of 22 and 13, 2% less
-    # arithmetic) val 0.6436 and 0.6325 against 0.6318 and 0.6281
-    "seven": {
-        **RECOMMENDED,
-        "train.epochs": 20,
-        "train.low_res_epochs": 9,
-        "data.classes": SEVEN,
-        "model.vgg.dropout": 0.1,
-        "augment.shift": 0.05,
-        "augment.zoom": 0.05,
-        "augment.rotation": 5,
-    },
-    "crowd": {**RECOMMENDED, "data.votes": "ferplus-votes.csv", "train.target": "votes"},
-    "previous": PREVIOUS,
-}
-DEFAULT_CONFIGS = "reference,recommended,seven"
+# Each configuration is a recipe of recipes/ (emotions.recipes), set on top of params.yaml besides
+# data.source. Configurations are compared on validation (val accuracy: the last epoch's, on the
+# part
+# of Training/ held out); PublicTest/ is scored once per configuration, for the report. Their scores
+# and how they were chosen: docs/results.md and docs/experiments.md.
+CONFIGS = recipes.names(ROOT / "recipes")
+DEFAULT_CONFIGS = "sample,recommended,seven"
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[str, float]:
@@ -104,7 +64,9 @@ def run(cmd: list[str], cwd: Path) -> tuple[str, float]:
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        sys.exit(
+            f"bench: {' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result.stdout + result.stderr, seconds
 
 
@@ -122,7 +84,19 @@ def workspace(parent: Path, name: str) -> Path:
     run([sys.executable, "-m", "dvc", "init", "-q"], repo)
     shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
     run(["git", "add", "-A"], repo)
-    run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "project"], repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+            "commit",
+            "-qm",
+            "project",
+        ],
+        repo,
+    )
     return repo
 
 
@@ -138,15 +112,14 @@ def number(pattern: str, text: str) -> float:
     return float(matched(pattern, text))
 
 
-def override(value: object) -> str:
-    """A value as `dvc exp run -S` reads it: YAML-style booleans and lists ([1,1,2,2])."""
-    return json.dumps(value, separators=(",", ":")) if isinstance(value, (bool, list)) else str(value)
-
-
-def bench_config(parent: Path, name: str, data: Path, extra: dict[str, object], reports: Path | None) -> dict[str, object]:
+def bench_config(
+    parent: Path, name: str, data: Path, extra: dict[str, object], reports: Path | None
+) -> dict[str, object]:
     repo = workspace(parent, name)
-    sets = {"data.source": str(data), **CONFIGS[name], **extra}
-    command = ["dvc", "exp", "run"] + [arg for k, v in sets.items() for arg in ("-S", f"{k}={override(v)}")]
+    sets = {"data.source": str(data), **recipes.load(name, ROOT / "recipes"), **extra}
+    command = ["dvc", "exp", "run"] + [
+        arg for k, v in sets.items() for arg in ("-S", f"{k}={recipes.override(v)}")
+    ]
     print(f"bench: {name}: {shlex.join(command)}", flush=True)
     output, seconds = run([sys.executable, "-m", *command], repo)
     metrics = json.loads((repo / "reports" / "metrics.json").read_text())
@@ -217,11 +190,16 @@ def earlier_runs(out: Path, machine: str, extra: dict[str, object]) -> dict[str,
     if not out.exists():
         return {}
     earlier = json.loads(out.read_text())
-    return earlier["configs"] if earlier.get("machine") == machine and earlier.get("set") == extra else {}
+    return (
+        earlier["configs"]
+        if earlier.get("machine") == machine and earlier.get("set") == extra
+        else {}
+    )
 
 
 def parse_set(text: str) -> tuple[str, object]:
-    """KEY=VALUE from the command line, the value read as YAML (so 52, true and [1,1,2] keep their types)."""
+    """KEY=VALUE from the command line, the value read as YAML (so 52, true and [1,1,2] keep their
+    types)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
@@ -245,7 +223,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         rows = [
             "| configuration | val accuracy | accuracy | macro-F1 | "
             + " | ".join(f"F1 {c}" for c in classes)
-            + " | ECE before -> after | epochs | train time | train images/s | predict images/s | whole `dvc exp run` |",
+            + " | ECE before -> after | epochs | train time | train images/s | predict images/s | "
+            "whole `dvc exp run` |",
             "|" + "---|" * (len(classes) + 10),
         ]
         for name in names:
@@ -254,7 +233,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             rows.append(
                 f"| {name} | {r['val_accuracy']:.4f} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
                 + " | ".join(f"{f1[c]:.3f}" for c in classes)
-                + f" | {ece(r)} | {r['epochs']} | {r['train_s'] / 60:.1f} min | {r['train_images_per_s']:.0f} "
+                + f" | {ece(r)} | {r['epochs']} | {r['train_s'] / 60:.1f} min | "
+                f"{r['train_images_per_s']:.0f} "
                 f"| {r['predict_images_per_s']:.0f} | {r['pipeline_s'] / 60:.1f} min |"
             )
         tables.append("\n".join(rows))
@@ -262,10 +242,18 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
-    parser.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma-separated, of: {', '.join(CONFIGS)}")
-    parser.add_argument("--out", type=Path, help="results file (default bench/results/fer2013.json; needed with --set)")
+    parser.add_argument(
+        "--configs", default=DEFAULT_CONFIGS, help=f"comma-separated, of: {', '.join(CONFIGS)}"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results file (default bench/results/fer2013.json; needed with --set)",
+    )
     parser.add_argument(
         "--set",
         type=parse_set,
@@ -274,34 +262,60 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a param changed on top of each configuration (repeatable)",
     )
-    parser.add_argument("--reports", type=Path, metavar="DIR", help="keep each configuration's reports/ as DIR/NAME")
+    parser.add_argument(
+        "--reports", type=Path, metavar="DIR", help="keep each configuration's reports/ as DIR/NAME"
+    )
     args = parser.parse_args()
     extra = dict(args.set)
     if args.out is None and extra:
-        sys.exit("bench: --set needs --out: bench/results/fer2013.json holds the unchanged configurations")
+        sys.exit(
+            "bench: --set needs --out: bench/results/fer2013.json holds the unchanged "
+            "configurations"
+        )
     out = args.out or ROOT / "bench" / "results" / "fer2013.json"
     if not (args.data / "Training").is_dir():
         sys.exit(f"bench: {args.data}: no FER-2013 folder tree (Training/, PublicTest/) there")
     data = args.data.resolve()
     with tempfile.TemporaryDirectory(prefix="bench-fer2013-") as tmp:
         parent = Path(tmp)
-        results = {name: bench_config(parent, name, data, extra, args.reports) for name in args.configs.split(",")}
+        results = {
+            name: bench_config(parent, name, data, extra, args.reports)
+            for name in args.configs.split(",")
+        }
         sample = data / "fer2013-sample.csv"
         csv_import = bench_csv_import(parent, sample) if sample.exists() else None
-    machine = f"{describe_cpu()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = (
+        f"{describe_cpu()}, {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}"
+    )
     results = {**earlier_runs(out, machine, extra), **results}
-    report = {"machine": machine, "data": str(args.data), "set": extra, "configs": results, "csv_import": csv_import}
+    report = {
+        "machine": machine,
+        "data": str(args.data),
+        "set": extra,
+        "configs": results,
+        "csv_import": csv_import,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     if extra:
-        print("with " + shlex.join(arg for k, v in extra.items() for arg in ("-S", f"{k}={override(v)}")))
+        print(
+            "with "
+            + shlex.join(
+                arg for k, v in extra.items() for arg in ("-S", f"{k}={recipes.override(v)}")
+            )
+        )
     print(table(results))
     first = next(iter(results.values()))
     noops = ", ".join(f"{name} {r['noop_repro_s']:.1f} s" for name, r in results.items())
-    print(f"\nprepare: {first['images_read']} images in {first['prepare_s']:.1f} s; no-op dvc repro: {noops}")
+    print(
+        f"\nprepare: {first['images_read']} images in {first['prepare_s']:.1f} s; no-op dvc "
+        f"repro: {noops}"
+    )
     if csv_import:
         print(
-            f"CSV import: {csv_import['rows']} rows, {csv_import['csv_mb']} MB in {csv_import['import_s']:.1f} s, "
+            f"CSV import: {csv_import['rows']} rows, {csv_import['csv_mb']} MB in "
+            f"{csv_import['import_s']:.1f} s, "
             f"peak memory {csv_import['peak_rss_mb']} MB"
         )
 

@@ -4,8 +4,8 @@ what a CPU with AVX2 alone would do, which is how much of a speed-up the AVX-512
 
     python bench/kernels.py [--faces 6144] [--epochs 2]
 
-Random faces, float32, oneDNN on; the network, batch size and learning rate of `seven` in
-bench/fer2013.py. The first epoch of each size is a warm-up and not timed. Each row runs in its own
+Random faces, float32, oneDNN on; the network, batch size and learning rate of recipes/seven.yaml.
+The first epoch of each size is a warm-up and not timed. Each row runs in its own
 process, since oneDNN reads the variable once.
 """
 
@@ -17,12 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+
+from emotions.training.precision import ONEDNN_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from emotions.model.precision import ONEDNN_ENV  # noqa: E402
 
 ISAS = ("native", "AVX2")
 SIZES = (32, 48)
@@ -32,24 +30,22 @@ def measure(faces: int, epochs: int) -> None:
     """Print one line per size: images per second over ``epochs`` timed epochs."""
     import keras
     import numpy as np
-    from fer2013 import CONFIGS, SEVEN
 
-    from emotions.model.networks import vgg
+    from emotions import params, recipes
+    from emotions.training.networks import ModelParams, vgg
 
-    seven: dict[str, Any] = CONFIGS["seven"]
-    params = vgg.Params(
-        width=seven["model.vgg.width"],
-        convs=tuple(seven["model.vgg.convs"]),
-        dense_units=seven["model.vgg.dense_units"],
-        dropout=seven["model.vgg.dropout"],
-    )
-    batch = seven["train.batch_size"]
+    raw = recipes.applied(recipes.load("seven", ROOT / "recipes"))
+    network, train = params.load(ModelParams, raw).network, params.load(params.TrainParams, raw)
+    classes = len(raw["data"]["classes"])
+    batch = train.batch_size
     keras.utils.set_random_seed(0)
     for size in SIZES:
-        model = vgg.build(None, len(SEVEN), params)
-        model.compile(keras.optimizers.Adam(seven["train.learning_rate"]), keras.losses.SparseCategoricalCrossentropy())
+        model = vgg.build(None, classes, network)
+        model.compile(
+            keras.optimizers.Adam(train.learning_rate), keras.losses.SparseCategoricalCrossentropy()
+        )
         x = np.random.rand(faces, size, size, 1).astype("float32")
-        y = np.random.randint(0, len(SEVEN), faces)
+        y = np.random.randint(0, classes, faces)
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         started = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
@@ -71,10 +67,21 @@ def main() -> None:
         env.pop("ONEDNN_MAX_CPU_ISA", None)
         if isa != "native":
             env["ONEDNN_MAX_CPU_ISA"] = isa
-        cmd = [sys.executable, __file__, "--child", "--faces", str(args.faces), "--epochs", str(args.epochs)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--faces",
+            str(args.faces),
+            "--epochs",
+            str(args.epochs),
+        ]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         speeds = dict(line.split() for line in out.splitlines())
-        print(f"| {'this CPU' if isa == 'native' else 'held to ' + isa} | {speeds['32']} | {speeds['48']} |")
+        print(
+            f"| {'this CPU' if isa == 'native' else 'held to ' + isa} | {speeds['32']} | "
+            f"{speeds['48']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -23,11 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from emotions.saved.runtime import BATCH_SIZE, Predictor
+from emotions.training.keras_file import load_keras
 
-from emotions.inference.prediction import BATCH_SIZE, Predictor  # noqa: E402
-from emotions.model import bundle  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cold(command: list[str], runs: int) -> float:
@@ -50,7 +49,9 @@ def throughput(predict, images: np.ndarray, rounds: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "predict.json")
@@ -66,15 +67,26 @@ def main() -> None:
             "import tensorflow": cold([python, "-c", "import tensorflow"], args.runs),
             "import cv2, numpy": cold([python, "-c", "import cv2, numpy"], args.runs),
             "predict one image (onnx)": cold(
-                [python, "-m", "stages.predict", str(image), "--json", "--model-dir", str(args.model_dir)], args.runs
+                [
+                    python,
+                    "-m",
+                    "stages.predict",
+                    str(image),
+                    "--json",
+                    "--model-dir",
+                    str(args.model_dir),
+                ],
+                args.runs,
             ),
         }
     import keras
 
-    model = bundle.load_keras(args.model_dir)
+    model = load_keras(args.model_dir)
     rates = {
         "onnxruntime": throughput(predictor.probabilities, images),
-        "keras model.predict": throughput(lambda x: model.predict(x[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0), images),
+        "keras model.predict": throughput(
+            lambda x: model.predict(x[..., np.newaxis], batch_size=BATCH_SIZE, verbose=0), images
+        ),
     }
     one = times["predict one image (onnx)"]
     report = {
@@ -91,8 +103,14 @@ def main() -> None:
     print("| measure | value |\n|---|---|")
     for name, seconds in times.items():
         print(f"| cold `{name}` (median of {args.runs}) | {seconds:.2f} s |")
-    print(f"| one-image predict / `import tensorflow` | {report['cold_vs_tensorflow_import']:.2f} (goal <= 0.10) |")
-    print(f"| one-image predict / `import cv2, numpy` | {report['cold_vs_cv2_numpy_import']:.2f} (goal <= 2.5) |")
+    print(
+        f"| one-image predict / `import tensorflow` | {report['cold_vs_tensorflow_import']:.2f} "
+        "(goal <= 0.10) |"
+    )
+    print(
+        f"| one-image predict / `import cv2, numpy` | {report['cold_vs_cv2_numpy_import']:.2f} "
+        "(goal <= 2.5) |"
+    )
     for name, rate in rates.items():
         print(f"| {name}, 4,096 crops at batch 256 | {rate:.0f} images/s |")
     print(f"| onnxruntime / Keras throughput | {report['throughput_ratio']:.2f} (goal >= 1.2) |")

@@ -31,5 +31,7 @@ def run_cli(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         fail("interrupted")
     except BrokenPipeError:  # the reader left (`... | head`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        os.dup2(
+            os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()
+        )  # so the flush at exit cannot fail again
         raise SystemExit(1) from None

@@ -37,14 +37,19 @@ def _writing(target: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target`` (same suffix); it replaces ``target`` only on success."""
+    """Yield a temporary path beside ``target`` (same suffix); it replaces ``target`` only on
+    success."""
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
+        )
         os.close(fd)
         tmp = Path(name)
         try:
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; outputs are ordinary ones
+            os.chmod(
+                tmp, 0o666 & ~_umask()
+            )  # mkstemp makes private files; outputs are ordinary ones
             yield tmp
             os.replace(tmp, target)
         finally:
@@ -73,7 +78,8 @@ def write_png(target: Path, image: np.ndarray) -> None:
 
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside ``target``; it replaces ``target`` whole, only on success."""
+    """Yield a fresh temporary folder beside ``target``; it replaces ``target`` whole, only on
+    success."""
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

@@ -1,13 +1,21 @@
-"""Typed, validated parameters: ``params.yaml`` is read once per stage, and a bad value names its key."""
+"""Typed, validated parameters: ``params.yaml`` is read once per stage, and a bad value names its
+key.
+
+Each parameter is declared once, as a field of its section's class: its type, default, check and
+one-line description together (``param``). ``params.yaml`` with its comments, the reference in
+``docs/parameters.md`` and the tests' small params are all derived from these declarations
+(``emotions.config``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
@@ -15,6 +23,9 @@ from emotions.errors import UserError
 
 PARAMS_FILE = Path("params.yaml")
 T = TypeVar("T")
+# YAML 1.1 (PyYAML) reads 1e-3 and 5E+2 as text: only a float with a dot and a signed exponent is a
+# number
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
 def positive_number(value: str | float) -> float | None:
@@ -25,6 +36,201 @@ def positive_number(value: str | float) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+class Invalid(ValueError):
+    """A value a rule refuses; ``detail`` replaces the usual "must be ..., got ..." where given, and
+    ``part`` names the entry of a mapping that is wrong (``evaluate.sets.fer``)."""
+
+    def __init__(self, detail: str | None = None, part: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.part = detail, part
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one parameter's value must be: ``wanted`` (said in errors and in the reference) and
+    ``convert``, which returns the typed value or raises ``Invalid``."""
+
+    wanted: str
+    convert: Callable[[Any], Any]
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _as_number(value: Any) -> float:
+    """An int or float, or text that spells one (``1e-3``): YAML 1.1 reads that as a string."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        return float(value)
+    if not _is_number(value):
+        raise Invalid
+    return float(value)
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Rule:
+    wanted = "an integer" + (f" >= {minimum}" if minimum is not None else "")
+    wanted += f" and <= {maximum}" if maximum is not None else ""
+
+    def convert(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise Invalid
+        return value
+
+    return Rule(wanted, convert)
+
+
+def number(minimum: float = 0.0) -> Rule:
+    def convert(value: Any) -> float:
+        result = _as_number(value)
+        if not result >= minimum or not math.isfinite(result):
+            raise Invalid
+        return result
+
+    return Rule(f"a number >= {minimum:g}", convert)
+
+
+def positive() -> Rule:
+    def convert(value: Any) -> float:
+        result = _as_number(value)
+        if not 0 < result < math.inf:
+            raise Invalid
+        return result
+
+    return Rule("a number > 0", convert)
+
+
+def fraction(allow_zero: bool = False) -> Rule:
+    """A number strictly between 0 and 1 (or 0 itself, where ``allow_zero``)."""
+
+    def convert(value: Any) -> float:
+        result = _as_number(value)
+        if not ((result >= 0 if allow_zero else result > 0) and result < 1):
+            raise Invalid
+        return result
+
+    return Rule("a number in [0, 1)" if allow_zero else "a number in (0, 1)", convert)
+
+
+def boolean() -> Rule:
+    def convert(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid
+        return value
+
+    return Rule("true or false", convert)
+
+
+def choice(*choices: str) -> Rule:
+    def convert(value: Any) -> str:
+        if value not in choices:
+            raise Invalid
+        return str(value)
+
+    return Rule("one of " + ", ".join(choices), convert)
+
+
+def switch() -> Rule:
+    """``auto``, true or false, read as "auto", "on" or "off"."""
+
+    def convert(value: Any) -> str:
+        if value == "auto":
+            return "auto"
+        if not isinstance(value, bool):
+            raise Invalid
+        return "on" if value else "off"
+
+    return Rule("auto, true or false", convert)
+
+
+def path() -> Rule:
+    def convert(value: Any) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid
+        return Path(value)
+
+    return Rule("a path", convert)
+
+
+def file_name() -> Rule:
+    """The name of a file inside the data folder, or None for ``none``."""
+
+    def convert(value: Any) -> str | None:
+        if value == "none":
+            return None
+        if not isinstance(value, str) or not value.strip() or value.startswith(("/", "..")):
+            raise Invalid
+        return value
+
+    return Rule("none or a file name inside the data.source folder", convert)
+
+
+def counts(length: tuple[int, int], each: tuple[int, int]) -> Rule:
+    """A list of ``length`` (min, max) integers, each within ``each`` (min, max)."""
+
+    def convert(value: Any) -> tuple[int, ...]:
+        if (
+            not isinstance(value, list)
+            or not length[0] <= len(value) <= length[1]
+            or not all(
+                isinstance(v, int) and not isinstance(v, bool) and each[0] <= v <= each[1]
+                for v in value
+            )
+        ):
+            raise Invalid
+        return tuple(value)
+
+    return Rule(
+        f"a list of {length[0]} to {length[1]} integers, each from {each[0]} to {each[1]}", convert
+    )
+
+
+def names(at_least: int = 2) -> Rule:
+    """A list of distinct names usable as folder names; case never tells two apart."""
+
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or len(value) < at_least:
+            raise Invalid(f"must be a list of at least {at_least} class names, got {value!r}")
+        for name in value:
+            if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
+                raise Invalid(f"must be a list of folder names, got {name!r}")
+        first: dict[
+            str, str
+        ] = {}  # folder names match in any case, so 'Sad' and 'sad' are one class
+        for name in value:
+            other = first.get(name.strip().lower())
+            if other is not None:
+                same = "" if other == name else f" (the same as {other!r}: case does not matter)"
+                raise Invalid(f"duplicate class name {name!r}{same}")
+            first[name.strip().lower()] = name
+        return tuple(value)
+
+    return Rule(f"a list of at least {at_least} distinct folder names", convert)
+
+
+def aliases() -> Rule:
+    """Folder-name spellings mapped onto class names, compared in lower case."""
+
+    def convert(value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise Invalid
+        return {k.strip().lower(): v for k, v in value.items()}
+
+    return Rule("a mapping of folder name to class name", convert)
+
+
+def param(default: Any, rule: Rule, doc: str) -> Any:
+    """A section field: its default (what ``params.yaml`` is written with), its rule and its
+    description (the comment beside it in ``params.yaml``, and its line in the reference). The
+    dataclass itself has no default: a section is read whole, from a file or from its defaults."""
+    return dataclasses.field(metadata={"default": default, "rule": rule, "doc": doc})
 
 
 class _Section:
@@ -38,365 +244,321 @@ class _Section:
         if not isinstance(value, Mapping):
             raise UserError(f"{name}: must be a mapping of keys, got {value!r}")
         self._values = value
-        self._name = name
+        self.name = name
         self._read: set[str] = set()
 
     def nested(self, key: str, read: Callable[[_Section], T]) -> T:
-        """A section inside this one, read by ``read`` and checked for unknown keys like a top one."""
+        """A section inside this one, read by ``read`` and checked for unknown keys like a top
+        one."""
         self._read.add(key)
-        section = _Section(self._values, key, parent=f"{self._name}.")
+        section = _Section(self._values, key, parent=f"{self.name}.")
         value = read(section)
         section.finish()
         return value
 
-    def _get(self, key: str) -> Any:
+    def value(self, key: str, rule: Rule) -> Any:
+        """The key's value as ``rule`` converts it; a missing or refused value names the key."""
         self._read.add(key)
         if key not in self._values:
-            raise UserError(f"{self._name}.{key}: missing key in params.yaml")
-        return self._values[key]
-
-    def _bad(self, key: str, wanted: str, value: Any) -> UserError:
-        return UserError(f"{self._name}.{key}: must be {wanted}, got {value!r}")
-
-    def integer(self, key: str, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._get(key)
-        wanted = "an integer" + (f" >= {minimum}" if minimum is not None else "")
-        if maximum is not None:
-            wanted += f" and <= {maximum}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._bad(key, wanted, value)
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise self._bad(key, wanted, value)
-        return value
-
-    def fraction(self, key: str, allow_zero: bool = False) -> float:
-        """A number strictly between 0 and 1 (or 0 itself, where ``allow_zero``)."""
-        value = self._get(key)
-        wanted = "a number in [0, 1)" if allow_zero else "a number in (0, 1)"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self._bad(key, wanted, value)
-        low_ok = value >= 0 if allow_zero else value > 0
-        if not (low_ok and value < 1):
-            raise self._bad(key, wanted, value)
-        return float(value)
-
-    def positive(self, key: str) -> float:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise self._bad(key, "a number > 0", value)
-        return float(value)
-
-    def number(self, key: str, minimum: float = 0.0) -> float:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-            raise self._bad(key, f"a number >= {minimum:g}", value)
-        return float(value)
-
-    def boolean(self, key: str) -> bool:
-        value = self._get(key)
-        if not isinstance(value, bool):
-            raise self._bad(key, "true or false", value)
-        return value
-
-    def aliases(self, key: str) -> dict[str, str]:
-        """Folder-name spellings mapped onto class names, compared in lower case."""
-        value = self._get(key)
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            raise self._bad(key, "a mapping of folder name to class name", value)
-        return {k.strip().lower(): v for k, v in value.items()}
-
-    def file_name(self, key: str) -> str | None:
-        """The name of a file inside the data folder, or None for ``none``."""
-        value = self._get(key)
-        if value == "none":
-            return None
-        if not isinstance(value, str) or not value.strip() or value.startswith(("/", "..")):
-            raise self._bad(key, "none or a file name inside the data.source folder", value)
-        return value
-
-    def switch(self, key: str) -> str:
-        """``auto``, true or false, as "auto", "on" or "off"."""
-        value = self._get(key)
-        if value == "auto":
-            return "auto"
-        if not isinstance(value, bool):
-            raise self._bad(key, "auto, true or false", value)
-        return "on" if value else "off"
-
-    def choice(self, key: str, choices: tuple[str, ...]) -> str:
-        value = self._get(key)
-        if value not in choices:
-            raise self._bad(key, "one of " + ", ".join(choices), value)
-        return str(value)
-
-    def path(self, key: str) -> Path:
-        value = self._get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self._bad(key, "a path", value)
-        return Path(value)
-
-    def counts(self, key: str, length: tuple[int, int], each: tuple[int, int]) -> tuple[int, ...]:
-        """A list of ``length`` (min, max) integers, each within ``each`` (min, max)."""
-        value = self._get(key)
-        wanted = f"a list of {length[0]} to {length[1]} integers, each from {each[0]} to {each[1]}"
-        if (
-            not isinstance(value, list)
-            or not length[0] <= len(value) <= length[1]
-            or not all(isinstance(v, int) and not isinstance(v, bool) and each[0] <= v <= each[1] for v in value)
-        ):
-            raise self._bad(key, wanted, value)
-        return tuple(value)
-
-    def names(self, key: str, at_least: int = 2) -> tuple[str, ...]:
-        """A list of distinct names usable as folder names."""
-        value = self._get(key)
-        if not isinstance(value, list) or len(value) < at_least:
-            raise self._bad(key, f"a list of at least {at_least} class names", value)
-        for name in value:
-            if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
-                raise self._bad(key, "a list of folder names", name)
-        first: dict[str, str] = {}  # folder names match in any case, so 'Sad' and 'sad' are one class
-        for name in value:
-            other = first.get(name.strip().lower())
-            if other is not None:
-                same = "" if other == name else f" (the same as {other!r}: case does not matter)"
-                raise UserError(f"{self._name}.{key}: duplicate class name {name!r}{same}")
-            first[name.strip().lower()] = name
-        return tuple(value)
+            raise UserError(f"{self.name}.{key}: missing key in params.yaml")
+        raw = self._values[key]
+        try:
+            return rule.convert(raw)
+        except Invalid as err:
+            where = f"{self.name}.{key}" + (f".{err.part}" if err.part else "")
+            raise UserError(
+                f"{where}: {err.detail or f'must be {rule.wanted}, got {raw!r}'}"
+            ) from None
 
     def finish(self) -> None:
         """Reject keys nobody reads: a typo must not be silently ignored."""
         unknown = sorted(set(self._values) - self._read)
         if unknown:
-            raise UserError(f"{self._name}.{unknown[0]}: unknown key in params.yaml")
+            raise UserError(f"{self.name}.{unknown[0]}: unknown key in params.yaml")
 
 
 @dataclass(frozen=True)
-class DataParams:
-    SECTION: ClassVar[str] = "data"
-    source: Path
-    format: str  # "auto", "folders" or "csv"
-    new: Path
-    classes: tuple[str, ...]
-    extra_classes: tuple[str, ...]  # read and learned from, never predicted: their faces only train
-    aliases: dict[str, str]
-    csv_emotions: tuple[str, ...]
-    votes: str | None  # a crowd-votes CSV in the data.source folder; None: no votes (FER+'s layout has its own)
+class Section:
+    """A section of ``params.yaml`` (``SECTION``, described by ``DOC``): its fields are ``param``s,
+    read in their order; ``check`` holds what involves more than one of them."""
+
+    SECTION: ClassVar[str]
+    DOC: ClassVar[str] = ""
 
     @classmethod
-    def read(cls, s: _Section) -> DataParams:
-        classes = s.names("classes")
-        extra_classes = s.names("extra_classes", at_least=0)
-        both = sorted(set(classes) & set(extra_classes))
+    def read(cls: type[S], s: _Section) -> S:
+        return cls(**{f.name: s.value(f.name, f.metadata["rule"]) for f in dataclasses.fields(cls)})
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Checks across keys; raise a ``UserError`` that names them."""
+
+
+S = TypeVar("S", bound=Section)
+
+
+@dataclass(frozen=True)
+class DataParams(Section):
+    SECTION: ClassVar[str] = "data"
+    source: Path = param(
+        "data/sample/faces",
+        path(),
+        "raw data: a folder of class folders (maybe inside train/ test/ parts) or a FER-2013 CSV",
+    )
+    format: str = param(
+        "auto", choice("auto", "folders", "csv"), "how to read data.source: auto, folders or csv"
+    )
+    new: Path = param("data/sample/new", path(), "unseen images that the predict stage classifies")
+    classes: tuple[str, ...] = param(
+        ["angry", "happy", "sad"], names(), "classes to predict, in this order"
+    )
+    extra_classes: tuple[str, ...] = param(
+        [],
+        names(at_least=0),
+        "more classes to learn from (training faces only), never predicted: e.g. [fear, neutral]",
+    )
+    aliases: dict[str, str] = param(
+        {"anger": "angry", "happiness": "happy", "sadness": "sad"},
+        aliases(),
+        "other folder names for a class (case never matters)",
+    )
+    csv_emotions: tuple[str, ...] = param(
+        ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+        names(at_least=1),
+        "FER-2013 CSV emotion codes 0..6",
+    )
+    votes: str | None = param(
+        "none",
+        file_name(),
+        "crowd votes for a folder tree: a CSV in its top folder (e.g. ferplus-votes.csv), or none",
+    )
+
+    def check(self) -> None:
+        classes = {c.strip().lower(): c for c in self.classes}
+        both = sorted(c for c in self.extra_classes if c.strip().lower() in classes)
         if both:
             raise UserError(f"data.extra_classes: {both[0]!r} is in data.classes already")
-        aliases = s.aliases("aliases")
-        known = {c.lower() for c in classes + extra_classes}
-        unknown = sorted(v for v in aliases.values() if v.strip().lower() not in known)
+        known = set(classes) | {c.strip().lower() for c in self.extra_classes}
+        unknown = sorted(v for v in self.aliases.values() if v.strip().lower() not in known)
         if unknown:
-            raise UserError(f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes or data.extra_classes")
-        return cls(
-            source=s.path("source"),
-            format=s.choice("format", ("auto", "folders", "csv")),
-            new=s.path("new"),
-            classes=classes,
-            extra_classes=extra_classes,
-            aliases=aliases,
-            csv_emotions=s.names("csv_emotions", at_least=1),
-            votes=s.file_name("votes"),
-        )
-
-
-@dataclass(frozen=True)
-class SampleParams:
-    """The synthetic demo data set that a fresh clone trains on; its classes are ``data.classes`` (and
-    ``data.extra_classes``), those the generator can draw."""
-
-    SECTION: ClassVar[str] = "sample"
-    per_class: int
-    new_per_class: int
-    image_size: int
-    seed: int
-
-    @classmethod
-    def read(cls, s: _Section) -> SampleParams:
-        return cls(
-            per_class=s.integer("per_class", minimum=3),
-            new_per_class=s.integer("new_per_class", minimum=0),
-            image_size=s.integer("image_size", minimum=16),
-            seed=s.integer("seed", minimum=0),
-        )
-
-
-@dataclass(frozen=True)
-class PrepareParams:
-    SECTION: ClassVar[str] = "prepare"
-    image_size: int
-    on_bad_image: str  # "skip" lists a bad file in the manifest; "error" stops
-    min_std: float  # pixel standard deviation below which an image counts as blank; 0 keeps all
-    dedupe: bool  # drop exact duplicates, conflicting labels, and held-out images found in training
-    face_detect: bool  # crop the largest face (Haar cascade); images without a face are reported
-
-    @classmethod
-    def read(cls, s: _Section) -> PrepareParams:
-        return cls(
-            image_size=s.integer("image_size", minimum=8, maximum=1024),
-            on_bad_image=s.choice("on_bad_image", ("skip", "error")),
-            min_std=s.number("min_std"),
-            dedupe=s.boolean("dedupe"),
-            face_detect=s.boolean("face_detect"),
-        )
-
-
-@dataclass(frozen=True)
-class SplitParams:
-    SECTION: ClassVar[str] = "split"
-    val_fraction: float
-    test_fraction: float
-    seed: int
-
-    @classmethod
-    def read(cls, s: _Section) -> SplitParams:
-        val = s.fraction("val_fraction")
-        test = s.fraction("test_fraction")
-        if val + test >= 1:
-            raise UserError(f"split.val_fraction + split.test_fraction: must sum to less than 1, got {val + test:g}")
-        return cls(val_fraction=val, test_fraction=test, seed=s.integer("seed", minimum=0))
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    SECTION: ClassVar[str] = "train"
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    seed: int
-    augment: bool  # on-the-fly augmentation with the ``augment`` section's strengths
-    class_weights: bool  # weigh classes inversely to their frequency
-    early_stopping: int  # epochs without validation improvement before stopping; 0 never stops early
-    lr_schedule: str  # "constant", "plateau" (halve when validation stalls) or "cosine"
-    weight_decay: float  # decoupled weight decay (AdamW); 0 is plain Adam
-    label_smoothing: float  # share of each label's probability spread over the other classes
-    precision: str  # "auto" (mixed where the hardware computes it natively), "float32" or "mixed"
-    onednn: str  # "auto" (on for x86-64 and bfloat16), "on" or "off": TensorFlow's oneDNN kernels
-    target: str  # "label" (one person's), "majority" (the crowd's) or "votes" (the crowd's distribution)
-    low_res_size: int  # the first low_res_epochs train on faces shrunk to this size (cheaper steps); 0: off
-    low_res_epochs: int
-    calibrate: bool  # fit a temperature on the validation part and bake it into the saved model
-
-    @classmethod
-    def read(cls, s: _Section) -> TrainParams:
-        epochs = s.integer("epochs", minimum=1)
-        low_res_size, low_res_epochs = s.integer("low_res_size", minimum=0), s.integer("low_res_epochs", minimum=0)
-        if low_res_size and not 1 <= low_res_epochs < epochs:
             raise UserError(
-                f"train.low_res_epochs: must be from 1 to train.epochs - 1 ({epochs - 1}) when train.low_res_size "
-                f"is set, got {low_res_epochs}"
+                f"data.aliases: maps onto {unknown[0]!r}, which is not in data.classes or "
+                "data.extra_classes"
             )
-        return cls(
-            epochs=epochs,
-            batch_size=s.integer("batch_size", minimum=1),
-            learning_rate=s.positive("learning_rate"),
-            seed=s.integer("seed", minimum=0),
-            augment=s.boolean("augment"),
-            class_weights=s.boolean("class_weights"),
-            early_stopping=s.integer("early_stopping", minimum=0),
-            lr_schedule=s.choice("lr_schedule", ("constant", "plateau", "cosine")),
-            weight_decay=s.number("weight_decay"),
-            label_smoothing=s.fraction("label_smoothing", allow_zero=True),
-            precision=s.choice("precision", ("auto", "float32", "mixed")),
-            onednn=s.switch("onednn"),
-            target=s.choice("target", ("label", "majority", "votes")),
-            low_res_size=low_res_size,
-            low_res_epochs=low_res_epochs,
-            calibrate=s.boolean("calibrate"),
-        )
 
 
 @dataclass(frozen=True)
-class AugmentParams:
-    SECTION: ClassVar[str] = "augment"
-    flip: bool  # mirror left-right half of the time (expressions are symmetric enough)
-    shift: float  # largest shift, as a fraction of the side
-    rotation: float  # largest turn, in degrees
-    zoom: float  # largest zoom in or out, as a fraction
-    brightness: float  # largest brightness change, on the [0, 1] pixel scale
-    contrast: float  # largest contrast change, as a fraction
+class SampleParams(Section):
+    SECTION: ClassVar[str] = "sample"
+    DOC: ClassVar[str] = (
+        "the synthetic demo faces (of the data classes it can draw: angry, happy, neutral, sad, "
+        "surprise)"
+    )
+    per_class: int = param(100, integer(minimum=3), "faces drawn per class")
+    new_per_class: int = param(
+        2, integer(minimum=0), "unseen faces per class for the predict stage"
+    )
+    image_size: int = param(64, integer(minimum=16), "side of the drawn faces, in pixels")
+    seed: int = param(2026, integer(minimum=0), "the drawing's random seed")
 
-    @classmethod
-    def read(cls, s: _Section) -> AugmentParams:
-        return cls(
-            flip=s.boolean("flip"),
-            shift=s.fraction("shift", allow_zero=True),
-            rotation=s.number("rotation"),
-            zoom=s.fraction("zoom", allow_zero=True),
-            brightness=s.fraction("brightness", allow_zero=True),
-            contrast=s.fraction("contrast", allow_zero=True),
-        )
+
+@dataclass(frozen=True)
+class PrepareParams(Section):
+    SECTION: ClassVar[str] = "prepare"
+    image_size: int = param(
+        48, integer(minimum=8, maximum=1024), "images are resized to image_size x image_size"
+    )
+    on_bad_image: str = param(
+        "skip",
+        choice("skip", "error"),
+        "skip: list unreadable files in the manifest; error: stop at the first",
+    )
+    min_std: float = param(
+        2.0,
+        number(),
+        "images whose pixels vary less than this (0-255) are dropped as blank; 0 keeps all",
+    )
+    dedupe: bool = param(
+        True,
+        boolean(),
+        "drop exact duplicates, conflicting labels, and held-out images also in training",
+    )
+    face_detect: bool = param(
+        False, boolean(), "crop the largest face with OpenCV's Haar cascade (for photos, not crops)"
+    )
+
+
+@dataclass(frozen=True)
+class SplitParams(Section):
+    SECTION: ClassVar[str] = "split"
+    val_fraction: float = param(
+        0.15,
+        fraction(),
+        "share of the faces held out for validation (where the data has no val part)",
+    )
+    test_fraction: float = param(
+        0.15, fraction(), "share held out for the test (where the data has no test part)"
+    )
+    seed: int = param(42, integer(minimum=0), "the split's random seed")
+
+    def check(self) -> None:
+        if self.val_fraction + self.test_fraction >= 1:
+            total = self.val_fraction + self.test_fraction
+            raise UserError(
+                f"split.val_fraction + split.test_fraction: must sum to less than 1, got {total:g}"
+            )
+
+
+@dataclass(frozen=True)
+class TrainParams(Section):
+    SECTION: ClassVar[str] = "train"
+    epochs: int = param(30, integer(minimum=1), "passes over the training faces")
+    batch_size: int = param(32, integer(minimum=1), "faces per training step")
+    learning_rate: float = param(0.001, positive(), "Adam's (or AdamW's) step size")
+    seed: int = param(42, integer(minimum=0), "seeds every random choice of training")
+    augment: bool = param(
+        True, boolean(), "on-the-fly augmentation, strengths in the augment section"
+    )
+    class_weights: bool = param(False, boolean(), "weigh classes inversely to their frequency")
+    early_stopping: int = param(
+        0,
+        integer(minimum=0),
+        "stop after this many epochs without a better validation accuracy (best weights kept); 0: "
+        "off",
+    )
+    lr_schedule: str = param(
+        "constant",
+        choice("constant", "plateau", "cosine"),
+        "constant, plateau (halve when validation loss stalls) or cosine",
+    )
+    weight_decay: float = param(0.0, number(), "decoupled weight decay (AdamW); 0: plain Adam")
+    label_smoothing: float = param(
+        0.0, fraction(allow_zero=True), "share of each label spread over the other classes"
+    )
+    precision: str = param(
+        "auto",
+        choice("auto", "float32", "mixed"),
+        "auto: mixed (bfloat16) only on CPUs with AVX512_BF16 or AMX, float16 on a GPU, else "
+        "float32",
+    )
+    onednn: str = param(
+        "auto",
+        switch(),
+        "TensorFlow's oneDNN kernels; auto: on for x86-64 (about 2x faster) and bfloat16",
+    )
+    target: str = param(
+        "label",
+        choice("label", "majority", "votes"),
+        "label: the data set's own; majority: the crowd's; votes: the crowd's distribution (needs "
+        "votes)",
+    )
+    low_res_size: int = param(
+        0,
+        integer(minimum=0),
+        "networks of any input size (vgg): the first low_res_epochs train on faces this small; 0: "
+        "off",
+    )
+    low_res_epochs: int = param(
+        0, integer(minimum=0), "epochs at low_res_size, before the full size"
+    )
+    calibrate: bool = param(
+        True,
+        boolean(),
+        "fit a temperature on the validation part so the probabilities are calibrated",
+    )
+
+    def check(self) -> None:
+        if self.low_res_size and not 1 <= self.low_res_epochs < self.epochs:
+            raise UserError(
+                f"train.low_res_epochs: must be from 1 to train.epochs - 1 ({self.epochs - 1}) "
+                "when train.low_res_size "
+                f"is set, got {self.low_res_epochs}"
+            )
+
+
+@dataclass(frozen=True)
+class AugmentParams(Section):
+    SECTION: ClassVar[str] = "augment"
+    DOC: ClassVar[str] = "used when train.augment is true"
+    flip: bool = param(
+        True, boolean(), "mirror left-right half of the time (expressions are symmetric enough)"
+    )
+    shift: float = param(0.1, fraction(allow_zero=True), "largest shift, as a fraction of the side")
+    rotation: float = param(10, number(), "largest turn, in degrees")
+    zoom: float = param(0.1, fraction(allow_zero=True), "largest zoom in or out, as a fraction")
+    brightness: float = param(
+        0.1, fraction(allow_zero=True), "largest brightness change, on the 0-1 pixel scale"
+    )
+    contrast: float = param(
+        0.2, fraction(allow_zero=True), "largest contrast change, as a fraction"
+    )
 
 
 # A set's name goes into a file name and, quoted, into its stage's command: nothing a shell expands.
 _SET_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9 _.-]*[A-Za-z0-9_.-])?")
 
 
+def set_paths() -> Rule:
+    def convert(value: Any) -> dict[str, Path]:
+        if not isinstance(value, Mapping):  # DVC's foreach refuses anything else, null included
+            raise Invalid
+        sets: dict[str, Path] = {}
+        for name, where in value.items():
+            if not isinstance(name, str) or not _SET_NAME.fullmatch(name):
+                raise Invalid(
+                    f"set name {name!r} must be letters, digits, spaces, '_', '.' or '-', "
+                    "starting with a letter or digit"
+                )
+            if not isinstance(where, str) or not where.strip():
+                raise Invalid(
+                    f"must be a path (a folder tree or a FER-2013 CSV), got {where!r}", part=name
+                )
+            sets[name] = Path(where)
+        return sets
+
+    return Rule("a mapping of set name to path ({} for none)", convert)
+
+
 @dataclass(frozen=True)
-class EvaluateParams:
+class EvaluateParams(Section):
     """Extra labelled test sets the pipeline scores, each into its own metrics file."""
 
     SECTION: ClassVar[str] = "evaluate"
-    sets: dict[str, Path]  # set name (names a DVC stage and reports/sets/<name>.json) -> folder tree or CSV
-
-    @classmethod
-    def read(cls, s: _Section) -> EvaluateParams:
-        value = s._get("sets")
-        if not isinstance(value, Mapping):  # DVC's foreach refuses anything else, null included
-            raise s._bad("sets", "a mapping of set name to path ({} for none)", value)
-        sets: dict[str, Path] = {}
-        for name, path in value.items():
-            if not isinstance(name, str) or not _SET_NAME.fullmatch(name):
-                raise UserError(
-                    f"evaluate.sets: set name {name!r} must be letters, digits, spaces, '_', '.' or '-', "
-                    "starting with a letter or digit"
-                )
-            if not isinstance(path, str) or not path.strip():
-                raise UserError(f"evaluate.sets.{name}: must be a path (a folder tree or a FER-2013 CSV), got {path!r}")
-            sets[name] = Path(path)
-        return cls(sets=sets)
+    sets: dict[str, Path] = param(
+        {},
+        set_paths(),
+        "extra labelled test sets scored into reports/sets/<name>.json, e.g. {fer: data/fer.csv}",
+    )
 
     def path(self, name: str) -> Path:
         """The set's path; a name not in ``evaluate.sets`` is a user error naming the key."""
         if name not in self.sets:
             known = ", ".join(self.sets) or "none"
-            raise UserError(f"evaluate.sets.{name}: missing key in params.yaml (the sets are: {known})")
+            raise UserError(
+                f"evaluate.sets.{name}: missing key in params.yaml (the sets are: {known})"
+            )
         return self.sets[name]
 
 
-class _SectionParams(Protocol):
-    SECTION: ClassVar[str]
-
-    @classmethod
-    def read(cls, s: _Section) -> Any: ...
+Params = TypeVar("Params", bound=Section)
 
 
-Params = TypeVar("Params", bound=_SectionParams)
-
-
-def read_yaml(path: Path = PARAMS_FILE) -> Mapping[str, Any]:
+def read_yaml(where: Path = PARAMS_FILE) -> Mapping[str, Any]:
     """The raw params file; a missing or malformed file is a user error naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = where.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: parameters file not found (run from the project root)") from None
+        raise UserError(f"{where}: parameters file not found (run from the project root)") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise UserError(f"{path}: not valid YAML{line}") from None
+        mark = getattr(err, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{where}: not valid YAML{line}") from None
     if not isinstance(raw, Mapping):
-        raise UserError(f"{path}: must be a mapping of sections")
+        raise UserError(f"{where}: must be a mapping of sections")
     return raw
 
 
@@ -406,3 +568,16 @@ def load(kind: type[Params], raw: Mapping[str, Any] | None = None) -> Params:
     params = kind.read(section)
     section.finish()
     return params
+
+
+def defaults(kind: type[Section]) -> dict[str, Any]:
+    """A section's keys with their defaults, as they stand in ``params.yaml``."""
+    return {f.name: f.metadata["default"] for f in dataclasses.fields(kind)}
+
+
+def describe(kind: type[Section]) -> list[tuple[str, Any, str, str]]:
+    """A section's keys in order: (key, default, what a value must be, description)."""
+    return [
+        (f.name, f.metadata["default"], f.metadata["rule"].wanted, f.metadata["doc"])
+        for f in dataclasses.fields(kind)
+    ]

@@ -11,5 +11,9 @@ from tqdm import tqdm
 T = TypeVar("T")
 
 
-def progress(items: Iterable[T], what: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
-    yield from tqdm(items, desc=what, total=total, unit=unit, disable=not sys.stderr.isatty(), leave=False)
+def progress(
+    items: Iterable[T], what: str, total: int | None = None, unit: str = "it"
+) -> Iterator[T]:
+    yield from tqdm(
+        items, desc=what, total=total, unit=unit, disable=not sys.stderr.isatty(), leave=False
+    )

@@ -1,11 +1,13 @@
-"""Stage and command predict: the probability of each emotion, and the most likely one, for new images
-and for every face in videos (mp4, avi, mkv, mov, ...: a few frames a second, each face with its id).
+"""Stage and command predict: the probability of each emotion, and the most likely one, for new
+images and for every face in videos (mp4, avi, mkv, mov, ...: a few frames a second, each face with
+its id).
 
 python -m stages.predict PATH...            a table on the terminal
 python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
-python -m stages.predict clip.mp4 --fps 2   a video's faces, two frames a second, and a summary per face
-python -m stages.predict --out reports/predictions.csv   data.new of params.yaml (the DVC stage)
-python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its label
+python -m stages.predict clip.mp4 --fps 2   a video's faces, two frames a second, and a summary per
+face python -m stages.predict --out reports/predictions.csv   data.new of params.yaml (the DVC
+stage) python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its
+label
 """
 
 from __future__ import annotations
@@ -17,26 +19,24 @@ from pathlib import Path
 from emotions import params
 from emotions.errors import run_cli
 from emotions.files import write_text
-from emotions.inference.explain import write_explained
-from emotions.inference.prediction import (
-    Predictor,
-    as_csv,
-    as_json,
-    as_summary,
-    as_table,
-    counted,
-    expand_inputs,
-    write_annotated,
-)
-from emotions.inference.video import DEFAULT_FPS, parse_fps, predict_all, write_annotated_videos
+from emotions.prediction.classify import predict_all
+from emotions.prediction.formats import as_csv, as_json, as_summary, as_table
+from emotions.prediction.inputs import expand_inputs
+from emotions.prediction.pictures import write_annotated, write_explained
+from emotions.prediction.results import counted
+from emotions.prediction.video import DEFAULT_FPS, parse_fps, write_annotated_videos
+from emotions.saved.runtime import Predictor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "paths",
         nargs="*",
-        help="image or video files, folders (searched recursively) or glob patterns (default: data.new in params.yaml)",
+        help="image or video files, folders (searched recursively) or glob patterns (default: "
+        "data.new in params.yaml)",
     )
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     output = parser.add_mutually_exclusive_group()
@@ -44,14 +44,26 @@ def main() -> None:
     output.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     output.add_argument("--out", type=Path, help="write the predictions as CSV to this file")
     parser.add_argument(
-        "--annotate", type=Path, metavar="DIR", help="write a copy of each image or video with boxes and labels drawn on"
+        "--annotate",
+        type=Path,
+        metavar="DIR",
+        help="write a copy of each image or video with boxes and labels drawn on",
     )
     parser.add_argument(
-        "--fps", type=parse_fps, default=DEFAULT_FPS, help=f"video frames sampled a second (default {DEFAULT_FPS:g})"
+        "--fps",
+        type=parse_fps,
+        default=DEFAULT_FPS,
+        help=f"video frames sampled a second (default {DEFAULT_FPS:g})",
     )
-    parser.add_argument("--explain", type=Path, metavar="DIR", help="write each face with a heat map of what drove its label")
+    parser.add_argument(
+        "--explain",
+        type=Path,
+        metavar="DIR",
+        help="write each face with a heat map of what drove its label",
+    )
     args = parser.parse_args()
-    # data.new is read here, not passed in dvc.yaml's cmd: a shell would mangle a quote, `$` or backtick
+    # data.new is read here, not passed in dvc.yaml's cmd: a shell would mangle a quote, `$` or
+    # backtick
     paths = args.paths or [str(params.load(params.DataParams).new)]
     predictor = Predictor(args.model_dir)
     predictions = predict_all(predictor, expand_inputs(paths), args.fps)

@@ -16,17 +16,21 @@ from emotions.errors import run_cli
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--source", type=Path, help="folder of class folders, or a FER-2013 CSV (default: data.source in params.yaml)"
+        "--source",
+        type=Path,
+        help="folder of class folders, or a FER-2013 CSV (default: data.source in params.yaml)",
     )
     parser.add_argument("--out", type=Path, default=Path("data/prepared"))
     args = parser.parse_args()
     data = params.load(params.DataParams)
     prep = params.load(params.PrepareParams)
     started = time.perf_counter()
-    # read here, not passed in dvc.yaml's cmd: a shell would mangle a path with a quote, `$` or backtick
+    # read here, not passed in dvc.yaml's cmd: a shell would mangle a path with a quote, `$` or
+    # backtick
     source = args.source or data.source
-    prepared, rows, report = preparation.from_source(source, data, prep)
-    preparation.save(prepared, rows, report, args.out)
+    outcome = preparation.from_source(source, data, prep)
+    preparation.save(outcome, args.out)
+    prepared, rows = outcome.prepared, outcome.manifest
     skipped = [r for r in rows if r.status == "skipped"]
     for row in skipped[:20]:
         print(f"warning: skipped {row.path}: {row.reason}", file=sys.stderr)
@@ -34,7 +38,8 @@ def main() -> None:
         print(f"warning: ... and {len(skipped) - 20} more skipped", file=sys.stderr)
     print(
         f"prepare: {len(rows)} read in {time.perf_counter() - started:.1f} s; "
-        f"{len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in {args.out}, "
+        f"{len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in "
+        f"{args.out}, "
         f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, "
         f"counts in {args.out / preparation.REPORT_FILE})"
     )

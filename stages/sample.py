@@ -8,14 +8,16 @@ import sys
 from pathlib import Path
 
 from emotions import params
-from emotions.data.synthetic import EXPRESSIONS, write_sample
+from emotions.demo.faces import EXPRESSIONS, write_sample
 from emotions.errors import run_cli
 from emotions.files import atomic_dir
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("data/sample"), help="folder to write faces/ and new/ into")
+    parser.add_argument(
+        "--out", type=Path, default=Path("data/sample"), help="folder to write faces/ and new/ into"
+    )
     args = parser.parse_args()
     data = params.load(params.DataParams)
     p = params.load(params.SampleParams)
@@ -24,12 +26,16 @@ def main() -> None:
     left_out = [name for name in data.classes + data.extra_classes if name not in counts]
     if left_out:
         print(
-            f"warning: sample: the generator cannot draw {', '.join(map(repr, left_out))} (it draws: {', '.join(EXPRESSIONS)}), "
+            f"warning: sample: the generator cannot draw {', '.join(map(repr, left_out))} (it "
+            f"draws: {', '.join(EXPRESSIONS)}), "
             "so the sample has no faces of them: point data.source at your own images",
             file=sys.stderr,
         )
     unseen = p.new_per_class * sum(name in counts for name in data.classes)
-    print(f"sample: {sum(counts.values())} faces in {args.out}/faces, {unseen} unseen in {args.out}/new")
+    print(
+        f"sample: {sum(counts.values())} faces in {args.out}/faces, {unseen} unseen in "
+        f"{args.out}/new"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Stage split: train/validation/test, following the source's own parts or stratified and seeded; the test
-part is held out from training."""
+"""Stage split: train/validation/test, following the source's own parts or stratified and seeded;
+the test part is held out from training."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def main() -> None:
     args = parser.parse_args()
     p = params.load(params.SplitParams)
     prepared = store.load(args.prepared)
-    parts = splitting.split(prepared.labels, prepared.parts, prepared.classes, p.val_fraction, p.test_fraction, p.seed)
+    parts = splitting.split(
+        prepared.labels, prepared.parts, prepared.classes, p.val_fraction, p.test_fraction, p.seed
+    )
     splitting.save(parts, args.out)
     how = "the source's own parts" if prepared.parts.any() else "a stratified split"
     print(f"split ({how}): " + ", ".join(f"{part} {len(parts[part])}" for part in splitting.PARTS))

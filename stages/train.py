@@ -8,7 +8,8 @@ from pathlib import Path
 from emotions import params
 from emotions.data import splitting, store
 from emotions.errors import run_cli
-from emotions.model import bundle, networks, precision
+from emotions.saved import bundle
+from emotions.training import networks, precision
 
 
 def main() -> None:
@@ -24,15 +25,18 @@ def main() -> None:
     prepared = store.load(args.prepared)
     split = splitting.load(args.split)
 
-    precision.set_onednn(train_params.onednn, train_params.precision)  # TensorFlow reads it once, on import
+    precision.set_onednn(
+        train_params.onednn, train_params.precision
+    )  # TensorFlow reads it once, on import
     # TensorFlow loads only once the inputs are known to be good
-    from emotions.model.export import save_checked
-    from emotions.model.training import train
+    from emotions.training.train import train
 
-    model = train(prepared, split, model_params, train_params, augment_params, args.live_dir)
-    difference = save_checked(model, prepared.encoding, args.model_dir, prepared.images[split["val"]])
+    difference = train(
+        prepared, split, model_params, train_params, augment_params, args.model_dir, args.live_dir
+    )
     print(
-        f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to {args.model_dir / bundle.ONNX_FILE} "
+        f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to "
+        f"{args.model_dir / bundle.ONNX_FILE} "
         f"(largest difference on the validation images {difference:.1e})"
     )
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from emotions.model.augment import augment
 from emotions.params import AugmentParams
+from emotions.training.augment import augment
 
 NONE = AugmentParams(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0)
 FULL = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)

@@ -4,8 +4,8 @@ import itertools
 
 import numpy as np
 
-from emotions.model.batches import Batches, balanced_class_weights, validation_batches
 from emotions.params import AugmentParams
+from emotions.training.batches import Batches, balanced_class_weights, validation_batches
 
 
 def images(n: int = 16) -> np.ndarray:
@@ -36,7 +36,9 @@ def test_dataset_runs_epoch_after_epoch_from_the_first_as_batch_says() -> None:
     """One endless dataset serves a whole training phase: epoch by epoch, the very batches ``batch``
     gives (augmented ones included), so reading them through TensorFlow changes nothing."""
     aug = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
-    batches = Batches(images(10), np.arange(10) % 3, 4, seed=5, augmentation=aug, weights=None, first_epoch=2)
+    batches = Batches(
+        images(10), np.arange(10) % 3, 4, seed=5, augmentation=aug, weights=None, first_epoch=2
+    )
     read = list(itertools.islice(batches.dataset().as_numpy_iterator(), 2 * len(batches)))
     expected = [batches.batch(epoch, index) for epoch in (2, 3) for index in range(len(batches))]
     assert [len(b[0]) for b in read] == [4, 4, 2, 4, 4, 2]

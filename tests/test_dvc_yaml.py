@@ -21,10 +21,16 @@ def project_imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "emotions"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "emotions":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "emotions"
+        ):
             for alias in node.names:
                 sub = f"{node.module}.{alias.name}"
-                is_module = (ROOT / (sub.replace(".", "/") + ".py")).exists() or (ROOT / sub.replace(".", "/")).is_dir()
+                is_module = (ROOT / (sub.replace(".", "/") + ".py")).exists() or (
+                    ROOT / sub.replace(".", "/")
+                ).is_dir()
                 found.add(sub if is_module else node.module)
     return found
 
@@ -37,7 +43,8 @@ def module_file(module: str) -> str:
 
 
 def code_closure(script: str) -> set[str]:
-    """The script plus every project module it imports, transitively, with the packages they sit in."""
+    """The script plus every project module it imports, transitively, with the packages they sit
+    in."""
     seen = {script, "emotions/__init__.py"}
     todo = [script]
     while todo:
@@ -54,7 +61,10 @@ def code_closure(script: str) -> set[str]:
 def packages(module: str) -> list[str]:
     """The ``__init__.py`` of every package above a module: Python runs each on import."""
     parts = module.split(".")
-    return [ROOT.joinpath(*parts[:i], "__init__.py").relative_to(ROOT).as_posix() for i in range(1, len(parts))]
+    return [
+        ROOT.joinpath(*parts[:i], "__init__.py").relative_to(ROOT).as_posix()
+        for i in range(1, len(parts))
+    ]
 
 
 def stage_spec(stage: str) -> dict:
@@ -67,10 +77,28 @@ def stage_script(stage: str) -> str:
     return module_file(re.search(r"python -m (stages\.\w+)", stage_spec(stage)["cmd"]).group(1))
 
 
+def python_files(entries: set[str]) -> set[str]:
+    """Each entry's Python files: a file itself, a folder every ``.py`` file below it."""
+    files: set[str] = set()
+    for entry in entries:
+        path = ROOT / entry
+        found = path.rglob("*.py") if path.is_dir() else [path]
+        files |= {p.relative_to(ROOT).as_posix() for p in found if "__pycache__" not in p.parts}
+    return files
+
+
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_code_deps_are_exactly_the_imported_modules(stage: str) -> None:
-    listed = {d for d in stage_spec(stage)["deps"] if d.endswith(".py") or (ROOT / d / "__init__.py").exists()}
-    assert listed == code_closure(stage_script(stage))
+    """A listed folder stands for all its modules: every one of them must be imported."""
+    deps = stage_spec(stage)["deps"]
+    listed = {d for d in deps if d.endswith(".py") or (ROOT / d / "__init__.py").exists()}
+    assert python_files(listed) == python_files(code_closure(stage_script(stage)))
+    assert len(listed) == len([d for d in deps if d in listed]), "a module listed twice"
+
+
+def test_dvc_yaml_stays_one_screen_of_map() -> None:
+    lines = (ROOT / "dvc.yaml").read_text().splitlines()
+    assert len(lines) <= 150 and max(map(len, lines)) <= 100
 
 
 def test_every_stage_script_has_a_stage() -> None:
@@ -84,5 +112,8 @@ def test_each_extra_test_set_is_scored_from_the_model_and_its_path_into_its_metr
     assert spec["foreach"] == "${evaluate.sets}"
     do = spec["do"]
     assert '--set "${key}"' in do["cmd"] and "--out-dir reports " in do["cmd"] + " "
-    assert {d for d in do["deps"] if not d.endswith(".py")} == {"models", "${item}"}
+    assert {d for d in do["deps"] if not d.startswith(("emotions/", "stages/"))} == {
+        "models",
+        "${item}",
+    }
     assert do["metrics"] == ["reports/sets/${key}.json"]

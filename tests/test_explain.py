@@ -11,10 +11,21 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions.inference.explain import PATCH_SHARE, occlusion_map, write_explained
-from emotions.inference.figures import heat_overlay
-from tests.conftest import TINY_PARAMS, changed, drawn_face, shape_image, write_image
-from tests.test_output_errors import assert_one_error_line, predict, tiny_model
+from emotions.drawing import heat_overlay
+from emotions.prediction.classify import predict_images
+from emotions.prediction.pictures import write_explained
+from emotions.saved.occlusion import PATCH_SHARE, occlusion_map
+from tests.conftest import (
+    TINY_PARAMS,
+    assert_one_error_line,
+    changed,
+    drawn_face,
+    predict,
+    shape_image,
+    tiny_model,
+    train_model,
+    write_image,
+)
 
 SIZE = 32
 MOUTH = (slice(19, 29), slice(8, 25))  # rows, columns: where every drawn face's mouth lies
@@ -23,7 +34,8 @@ REGIONS = {"mouth": MOUTH, "brows": BROWS}
 
 
 class RegionModel:
-    """Two classes; the first one's probability is the mean brightness of ``region``, nothing else counts."""
+    """Two classes; the first one's probability is the mean brightness of ``region``, nothing else
+    counts."""
 
     def __init__(self, region: tuple[slice, slice]) -> None:
         self.region = region
@@ -51,7 +63,8 @@ def test_the_map_peaks_on_the_only_region_the_model_reads() -> None:
     assert heat[region].min() > 0  # hiding any of it lowers the bright class
     patch = round(SIZE / PATCH_SHARE)
     far = np.ones(heat.shape, bool)
-    far[20 - patch + 1 : 26 + patch - 1, 6 - patch + 1 : 14 + patch - 1] = False  # pixels no patch touching the region covers
+    # pixels no patch touching the region covers
+    far[20 - patch + 1 : 26 + patch - 1, 6 - patch + 1 : 14 + patch - 1] = False
     assert np.all(heat[far] == 0)
     assert len(model.batches) == 1  # every occluded copy, and the face itself, in one call
     assert model.batches[0] == 1 + len(range(0, SIZE - patch + 1, round(SIZE / 12))) ** 2
@@ -63,7 +76,9 @@ def test_the_map_is_for_the_predicted_class_unless_another_is_asked() -> None:
     model = RegionModel(region)
     assert model(image[np.newaxis])[0, 0] > 0.5  # the first class is predicted
     np.testing.assert_array_equal(occlusion_map(model, image), occlusion_map(model, image, 0))
-    np.testing.assert_allclose(occlusion_map(model, image, 1), -occlusion_map(model, image, 0), atol=1e-6)
+    np.testing.assert_allclose(
+        occlusion_map(model, image, 1), -occlusion_map(model, image, 0), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("size", [16, 48, 50, 64])
@@ -71,7 +86,9 @@ def test_patches_reach_the_last_row_and_column(size: int) -> None:
     """At 64 pixels, patches of 11 moved by 5 would stop 3 pixels short of the edge."""
     corner = (slice(size - 2, size), slice(size - 2, size))
     heat = occlusion_map(RegionModel(corner), dark_image_with_bright(corner, size))
-    assert np.isfinite(heat).all() and heat[-1, -1] == heat.max() > 0  # every patch over the corner hides it all
+    assert (
+        np.isfinite(heat).all() and heat[-1, -1] == heat.max() > 0
+    )  # every patch over the corner hides it all
 
 
 def test_the_overlay_is_hot_where_the_map_is_and_fits_the_face() -> None:
@@ -83,7 +100,9 @@ def test_the_overlay_is_hot_where_the_map_is_and_fits_the_face() -> None:
     blue, _, red = (picture[..., c].astype(int) for c in range(3))
     assert red[5, 5] > blue[5, 5] + 50  # the hot corner, stretched to the face's size
     assert blue[80, 50] > red[80, 50] + 50
-    sure = heat_overlay(face, heat * 0.01)  # a very sure model's drops are small: the colours show where, all the same
+    sure = heat_overlay(
+        face, heat * 0.01
+    )  # a very sure model's drops are small: the colours show where, all the same
     assert sure[5, 5, 2] > sure[5, 5, 0] + 50
     rounding = heat_overlay(face, heat * 1e-6)  # float32 rounding, not a cause: never shown hot
     assert rounding[5, 5, 2] < rounding[5, 5, 0]
@@ -91,13 +110,16 @@ def test_the_overlay_is_hot_where_the_map_is_and_fits_the_face() -> None:
 
 def test_a_face_that_changed_since_it_was_classified_is_named(tmp_path: Path) -> None:
     from emotions.errors import UserError
-    from emotions.inference.prediction import Predictor, expand_inputs
+    from emotions.prediction.inputs import expand_inputs
+    from emotions.saved.runtime import Predictor
 
     image = write_image(tmp_path / "in" / "face.png", shape_image(1, size=32))
     predictor = Predictor(tiny_model(tmp_path / "models"))
-    predictions = predictor.predict(expand_inputs([str(image)]))
+    predictions = predict_images(predictor, expand_inputs([str(image)]))
     image.write_bytes(b"")
-    with pytest.raises(UserError, match=f"^{image}: changed while predict read it \\(empty file\\)$"):
+    with pytest.raises(
+        UserError, match=f"^{image}: changed while predict read it \\(empty file\\)$"
+    ):
         write_explained(predictor, predictions, tmp_path / "explained")
 
 
@@ -115,7 +137,13 @@ def drawn(decided_by: str, label: int, rng: np.random.Generator) -> np.ndarray:
     for side in (-1, 1):
         cv2.circle(image, (16 + dx + side * 6, 14 + dy), int(rng.integers(1, 3)), ink, -1)  # eyes
         slant = 2 if shape["brows"] else -2
-        cv2.line(image, (16 + dx + side * 3, 8 + dy + slant), (16 + dx + side * 10, 8 + dy - slant), ink, 2)
+        cv2.line(
+            image,
+            (16 + dx + side * 3, 8 + dy + slant),
+            (16 + dx + side * 10, 8 + dy - slant),
+            ink,
+            2,
+        )
     if shape["mouth"]:  # the lower half of an ellipse: a smile
         cv2.ellipse(image, (16 + dx, 22 + dy), (6, 3), 0, 0, 180, ink, 2)
     else:  # the upper half, lower down: a frown
@@ -127,7 +155,9 @@ def drawn(decided_by: str, label: int, rng: np.random.Generator) -> np.ndarray:
 def faces(decided_by: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = np.arange(count) % 2
-    return np.stack([drawn(decided_by, int(k), rng) for k in labels]).astype(np.float32) / 255, labels
+    return np.stack([drawn(decided_by, int(k), rng) for k in labels]).astype(
+        np.float32
+    ) / 255, labels
 
 
 def trained_on(decided_by: str, model_dir: Path) -> Path:
@@ -135,12 +165,13 @@ def trained_on(decided_by: str, model_dir: Path) -> Path:
     from emotions import params
     from emotions.data.encoding import Encoding
     from emotions.data.store import Prepared
-    from emotions.model.export import save_checked
-    from emotions.model.networks import ModelParams
-    from emotions.model.training import train
+    from emotions.training.export import save_checked
+    from emotions.training.networks import ModelParams
 
     images, labels = faces(decided_by, 400, seed=1)
-    prepared = Prepared(images, labels, np.full(len(labels), ""), Encoding(("a", "b"), SIZE, face_detect=False))
+    prepared = Prepared(
+        images, labels, np.full(len(labels), ""), Encoding(("a", "b"), SIZE, face_detect=False)
+    )
     split = {"train": np.arange(320), "val": np.arange(320, 400)}
     raw = changed(
         TINY_PARAMS,
@@ -153,8 +184,17 @@ def trained_on(decided_by: str, model_dir: Path) -> Path:
             "train.learning_rate": 0.003,
         },
     )
-    options = params.load(ModelParams, raw), params.load(params.TrainParams, raw), params.load(params.AugmentParams, raw)
-    save_checked(train(prepared, split, *options, model_dir.parent / "live"), prepared.encoding, model_dir, images)
+    options = (
+        params.load(ModelParams, raw),
+        params.load(params.TrainParams, raw),
+        params.load(params.AugmentParams, raw),
+    )
+    save_checked(
+        train_model(prepared, split, *options, model_dir.parent / "live"),
+        prepared.encoding,
+        model_dir,
+        images,
+    )
     return model_dir
 
 
@@ -163,12 +203,17 @@ def trained_on(decided_by: str, model_dir: Path) -> Path:
 def test_the_heat_lies_on_the_one_feature_that_decides(decided_by: str, tmp_path: Path) -> None:
     """The issue's test: two classes of drawn faces that differ by one feature only. A map that
     pointed anywhere else (or always at the mouth) would fail one of the two cases."""
-    from emotions.inference.prediction import Predictor
+    from emotions.saved.runtime import Predictor
 
     predictor = Predictor(trained_on(decided_by, tmp_path / "models"))
     images, labels = faces(decided_by, 40, seed=2)  # faces the network never saw
-    assert (predictor.probabilities(images).argmax(axis=1) == labels).mean() >= 0.9  # it did learn the feature
-    region, other = REGIONS[decided_by], REGIONS[next(name for name in REGIONS if name != decided_by)]
+    assert (
+        predictor.probabilities(images).argmax(axis=1) == labels
+    ).mean() >= 0.9  # it did learn the feature
+    region, other = (
+        REGIONS[decided_by],
+        REGIONS[next(name for name in REGIONS if name != decided_by)],
+    )
     shares, elsewhere = [], []
     for image in images:
         heat = np.clip(occlusion_map(predictor.probabilities, image), 0, None)
@@ -191,8 +236,14 @@ def test_predict_explain_writes_one_picture_per_face(tmp_path: Path) -> None:
     result = predict(photos, "--model-dir", models, "--json", "--explain", tmp_path / "explained")
     assert result.returncode == 0, result.stderr
     assert f"predict: 3 heat maps in {tmp_path / 'explained'}" in result.stderr.splitlines()
-    assert sorted(p.name for p in (tmp_path / "explained").iterdir()) == ["one.png", "two_1.png", "two_2.png"]
-    rows = [r for r in json.loads(result.stdout) if "box" in r]  # the faces found, in the order of their pictures
+    assert sorted(p.name for p in (tmp_path / "explained").iterdir()) == [
+        "one.png",
+        "two_1.png",
+        "two_2.png",
+    ]
+    rows = [
+        r for r in json.loads(result.stdout) if "box" in r
+    ]  # the faces found, in the order of their pictures
     assert [Path(r["path"]).name for r in rows] == ["one.jpg", "two.png", "two.png"]
     for name, row in zip(["one", "two_1", "two_2"], rows, strict=True):
         picture = cv2.imread(str(tmp_path / "explained" / f"{name}.png"))
@@ -206,5 +257,7 @@ def test_an_explain_folder_that_cannot_be_written_gives_one_error_line(tmp_path:
     (tmp_path / "plain").write_text("a file, not a folder")
     result = predict(image, "--model-dir", models, "--explain", tmp_path / "plain" / "explained")
     assert_one_error_line(
-        result, f"{tmp_path / 'plain' / 'explained' / 'face.png'}: cannot write (part of its folder path is a file)"
+        result,
+        f"{tmp_path / 'plain' / 'explained' / 'face.png'}: cannot write (part of its folder path "
+        "is a file)",
     )

@@ -55,7 +55,9 @@ def test_a_folder_that_cannot_be_written_is_one_user_error(tmp_path: Path) -> No
     from emotions.errors import UserError
 
     (tmp_path / "plain").write_text("a file, not a folder")
-    with pytest.raises(UserError, match=r"/plain/models: cannot write \(part of its folder path is a file\)$"):
+    with pytest.raises(
+        UserError, match=r"/plain/models: cannot write \(part of its folder path is a file\)$"
+    ):
         with atomic_dir(tmp_path / "plain" / "models"):
             pass
     with pytest.raises(UserError, match=r"/out/half: cannot write \(No space left on device\)$"):

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import cv2
@@ -11,27 +9,19 @@ import numpy as np
 import pytest
 
 from emotions.data import imaging
-from emotions.data.imaging import BadImage, crop, detect_faces, header_size, model_inputs, preprocess, read_gray
-from tests.conftest import ROOT, drawn_face, shape_image, write_image
+from emotions.data.imaging import (
+    BadImage,
+    crop,
+    detect_faces,
+    header_size,
+    model_inputs,
+    preprocess,
+    read_gray,
+)
+from tests.conftest import PEAK_MB, ROOT, drawn_face, plain_png, shape_image, write_image
 
 # Peak memory of a child process, as Python code: its address space's high-water mark (VmHWM), not
 # getrusage's ru_maxrss, which a child inherits from the test process it was forked from.
-PEAK_MB = "int(next(line for line in open('/proc/self/status') if line.startswith('VmHWM')).split()[1]) // 1024"
-
-
-def plain_png(path: Path, width: int, height: int) -> Path:
-    """A black 8-bit grayscale PNG of any size, written a band of rows at a time: a few MB on disk for
-    hundreds of MB of pixels, and never whole in this process's memory."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-    deflate = zlib.compressobj(1)
-    band = bytes(width + 1) * 100  # each row: filter byte 0, then its pixels
-    body = b"".join(deflate.compress(band[: (width + 1) * min(100, height - y)]) for y in range(0, height, 100))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body + deflate.flush()) + chunk(b"IEND", b""))
-    return path
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
@@ -111,14 +101,23 @@ def test_one_pixel_image_is_rejected(tmp_path: Path) -> None:
 def test_header_size_without_decoding(tmp_path: Path, suffix: str, channels: int) -> None:
     image = np.zeros((37, 53, channels), np.uint8).squeeze()
     assert header_size(write_image(tmp_path / f"x{suffix}", image).read_bytes()) == (53, 37)
-    assert header_size(b"\xff\xd8\xff") is None and header_size(b"\x89PNG\r\n\x1a\n") is None  # cut short
+    assert (
+        header_size(b"\xff\xd8\xff") is None and header_size(b"\x89PNG\r\n\x1a\n") is None
+    )  # cut short
 
 
-def test_an_image_over_the_limit_is_refused_or_a_jpeg_shrunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_image_over_the_limit_is_refused_or_a_jpeg_shrunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(imaging, "MAX_PIXELS", 100 * 100)
     big = shape_image(0, size=400)[:300]
-    assert read_gray(write_image(tmp_path / "big.jpg", big)).shape == (75, 100)  # 1/4 scale: 7,500 pixels
-    with pytest.raises(BadImage, match=r"^too large \(400x300 pixels; the limit is 0.01 megapixels\)$"):
+    assert read_gray(write_image(tmp_path / "big.jpg", big)).shape == (
+        75,
+        100,
+    )  # 1/4 scale: 7,500 pixels
+    with pytest.raises(
+        BadImage, match=r"^too large \(400x300 pixels; the limit is 0.01 megapixels\)$"
+    ):
         read_gray(write_image(tmp_path / "big.png", big))
     with pytest.raises(BadImage, match=r"too large \(1000x1000 pixels"):  # beyond even 1/8 scale
         read_gray(write_image(tmp_path / "huge.jpg", np.zeros((1000, 1000), np.uint8)))
@@ -138,7 +137,9 @@ def test_a_huge_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
         "    print(err)\n"
         f"print({PEAK_MB})\n"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stderr
     message, peak_mb = result.stdout.splitlines()
     assert message == "too large (20000x20000 pixels; the limit is 100 megapixels)"

@@ -1,4 +1,5 @@
-"""The networks are plug-ins: each a module of emotions/model/networks, found by name, with its own params."""
+"""The networks are plug-ins: each a module of emotions/training/networks, found by name, with its
+own params."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from emotions import params
 from emotions.data import splitting
 from emotions.errors import UserError
-from emotions.model import networks
-from tests.conftest import CLASSES, TINY_PARAMS, changed, make_dataset, prepare_source
+from emotions.training import networks
+from tests.conftest import CLASSES, TINY_PARAMS, changed, make_dataset, prepare_source, train_model
 
 TINY_NETWORK = '''"""A flatten and a softmax: the smallest network there is."""
 
@@ -20,16 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emotions.params import Section, param, positive
+
 ANY_SIZE = False
 
 
 @dataclass(frozen=True)
-class Params:
-    scale: float
-
-    @classmethod
-    def read(cls, s):
-        return cls(scale=s.positive("scale"))
+class Params(Section):
+    scale: float = param(1.0, positive(), "what the pixels are multiplied by")
 
 
 def smallest_size(p):
@@ -52,7 +51,7 @@ def build(image_size, num_classes, p):
 
 
 def test_every_module_of_the_package_is_a_network() -> None:
-    from emotions.model.networks import reference, vgg
+    from emotions.training.networks import reference, vgg
 
     assert networks.NETWORKS == {"reference": reference, "vgg": vgg}
     assert not reference.ANY_SIZE and vgg.ANY_SIZE
@@ -60,8 +59,8 @@ def test_every_module_of_the_package_is_a_network() -> None:
 
 @pytest.fixture
 def tiny_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """tiny.py found as a new file in emotions/model/networks would be: the package's folders searched
-    by the registry's own discovery (a temporary folder added to them)."""
+    """tiny.py found as a new file in emotions/training/networks would be: the package's folders
+    searched by the registry's own discovery (a temporary folder added to them)."""
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "tiny.py").write_text(TINY_NETWORK)
@@ -69,7 +68,9 @@ def tiny_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = networks._discover()
     assert set(found) == {"reference", "tiny", "vgg"}
     monkeypatch.setitem(networks.NETWORKS, "tiny", found["tiny"])
-    monkeypatch.setitem(sys.modules, "emotions.model.networks.tiny", found["tiny"])  # all three forgotten afterwards
+    monkeypatch.setitem(
+        sys.modules, "emotions.training.networks.tiny", found["tiny"]
+    )  # all three forgotten afterwards
     monkeypatch.setattr(networks, "tiny", found["tiny"], raising=False)
 
 
@@ -88,16 +89,19 @@ def test_a_new_networks_section_is_validated_like_the_others() -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("tiny_network")
 def test_a_new_network_is_built_by_its_name_and_trains(tmp_path: Path) -> None:
-    from emotions.model.networks import build_model
-    from emotions.model.training import train
+    from emotions.training.networks import build_model
 
     raw = with_tiny(**{"model.architecture": "tiny"})
     model_params = params.load(networks.ModelParams, raw)
     built = build_model(16, 3, model_params)
-    assert built.name == "tiny" and [type(layer).__name__ for layer in built.layers] == ["Rescaling", "Flatten", "Dense"]
-    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=4))
+    assert built.name == "tiny" and [type(layer).__name__ for layer in built.layers] == [
+        "Rescaling",
+        "Flatten",
+        "Dense",
+    ]
+    prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=4)).prepared
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
-    model = train(
+    model = train_model(
         prepared,
         split,
         model_params,
@@ -105,5 +109,8 @@ def test_a_new_network_is_built_by_its_name_and_trains(tmp_path: Path) -> None:
         params.load(params.AugmentParams, raw),
         tmp_path / "live",
     )
-    assert model.name.removesuffix("_calibrated") == "tiny" and model.output_shape == (None, 3)  # maybe with a temperature
+    assert model.name.removesuffix("_calibrated") == "tiny" and model.output_shape == (
+        None,
+        3,
+    )  # maybe with a temperature
     assert (tmp_path / "live" / "metrics.json").exists()  # one epoch trained and logged

@@ -1,48 +1,32 @@
-"""Stage-level failures around outputs and model files: one `error:` line naming the file, exit code 2,
-no traceback, nothing already written lost. A hand-made ONNX model stands in for a trained one, so
-these tests need no TensorFlow."""
+"""Stage-level failures around outputs and model files: one `error:` line naming the file, exit code
+2, no traceback, nothing already written lost. A hand-made ONNX model stands in for a trained one,
+so these tests need no TensorFlow."""
 
 from __future__ import annotations
 
 import errno
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 from emotions.errors import run_cli
-from tests.conftest import CLASSES, shape_image, write_image
+from tests.conftest import (
+    assert_one_error_line,
+    predict,
+    shape_image,
+    tiny_model,
+    write_image,
+)
 
-pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+# trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+pytestmark = pytest.mark.slow
 
 SIZE = 16
 RETRAIN = "(run `dvc repro` to retrain)"
-
-
-def tiny_model(model_dir: Path) -> Path:
-    """images (N, 16, 16, 1) -> flatten -> one dense layer -> softmax, with the meta.json predict reads."""
-    weights = np.random.default_rng(0).normal(size=(SIZE * SIZE, len(CLASSES))).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Flatten", ["images"], ["flat"]),
-            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
-        ],
-        "tiny",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["n", SIZE, SIZE, 1])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["n", len(CLASSES)])],
-        [numpy_helper.from_array(weights, "w")],
-    )
-    model_dir.mkdir(parents=True)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model_dir / "model.onnx")
-    meta = {"classes": list(CLASSES), "image_size": SIZE, "face_detect": False}
-    (model_dir / "meta.json").write_text(json.dumps(meta))
-    return model_dir
 
 
 @pytest.fixture
@@ -55,15 +39,6 @@ def image(tmp_path: Path) -> Path:
     return write_image(tmp_path / "in" / "face.png", shape_image(1, size=32))
 
 
-def predict(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stages.predict", *map(str, args)], capture_output=True, text=True)
-
-
-def assert_one_error_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines() == [f"error: {expected}"], result.stderr
-
-
 def test_the_stand_in_model_predicts(models: Path, image: Path, tmp_path: Path) -> None:
     result = predict(image, "--model-dir", models, "--out", tmp_path / "out" / "p.csv")
     assert result.returncode == 0, result.stderr
@@ -74,7 +49,8 @@ def test_out_file_under_a_regular_file(models: Path, image: Path, tmp_path: Path
     (tmp_path / "plain").write_text("a file, not a folder")
     target = tmp_path / "plain" / "predictions.csv"
     assert_one_error_line(
-        predict(image, "--model-dir", models, "--out", target), f"{target}: cannot write (part of its folder path is a file)"
+        predict(image, "--model-dir", models, "--out", target),
+        f"{target}: cannot write (part of its folder path is a file)",
     )
 
 
@@ -82,12 +58,18 @@ def test_annotate_folder_under_a_regular_file(models: Path, image: Path, tmp_pat
     (tmp_path / "plain").write_text("a file, not a folder")
     result = predict(image, "--model-dir", models, "--annotate", tmp_path / "plain" / "annotated")
     assert_one_error_line(
-        result, f"{tmp_path / 'plain' / 'annotated' / 'face.png'}: cannot write (part of its folder path is a file)"
+        result,
+        f"{tmp_path / 'plain' / 'annotated' / 'face.png'}: cannot write (part of its folder path "
+        "is a file)",
     )
 
 
 def test_a_full_disk_keeps_the_previous_output(
-    models: Path, image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    models: Path,
+    image: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from stages import predict as stage
 
@@ -99,14 +81,20 @@ def test_a_full_disk_keeps_the_previous_output(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Path, "write_text", full)
-    monkeypatch.setattr(sys, "argv", ["predict", str(image), "--model-dir", str(models), "--out", str(target)])
+    monkeypatch.setattr(
+        sys, "argv", ["predict", str(image), "--model-dir", str(models), "--out", str(target)]
+    )
     with pytest.raises(SystemExit) as exit_info:
         run_cli(stage.main)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.splitlines() == [f"error: {target}: cannot write (No space left on device)"]
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {target}: cannot write (No space left on device)"
+    ]
     monkeypatch.undo()
     assert target.read_text() == "the previous predictions\n"
-    assert [p.name for p in target.parent.iterdir()] == ["predictions.csv"]  # no temporary file left
+    assert [p.name for p in target.parent.iterdir()] == [
+        "predictions.csv"
+    ]  # no temporary file left
 
 
 @pytest.mark.parametrize(
@@ -116,10 +104,17 @@ def test_a_full_disk_keeps_the_previous_output(
         (None, "Protobuf parsing failed."),  # None: the real file cut in half
     ],
 )
-def test_empty_or_truncated_onnx_file(models: Path, image: Path, content: bytes | None, reason: str) -> None:
+def test_empty_or_truncated_onnx_file(
+    models: Path, image: Path, content: bytes | None, reason: str
+) -> None:
     path = models / "model.onnx"
-    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2] if content is None else content)
-    assert_one_error_line(predict(image, "--model-dir", models), f"{path}: not a usable ONNX model ({reason}) {RETRAIN}")
+    path.write_bytes(
+        path.read_bytes()[: len(path.read_bytes()) // 2] if content is None else content
+    )
+    assert_one_error_line(
+        predict(image, "--model-dir", models),
+        f"{path}: not a usable ONNX model ({reason}) {RETRAIN}",
+    )
 
 
 @pytest.mark.parametrize("temperature", ["-1", "0", "nan", "warm"])
@@ -137,17 +132,27 @@ def test_an_onnx_file_with_a_bad_temperature(models: Path, image: Path, temperat
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ('{"classes": ["angry", "happy", "sad"], "image_si', "not a valid model description (Unterminated string"),
-        ('{"classes": ["angry", "happy", "sad"], "face_detect": false}', "incomplete model description, no 'image_size'"),
+        (
+            '{"classes": ["angry", "happy", "sad"], "image_si',
+            "not a valid model description (Unterminated string",
+        ),
+        (
+            '{"classes": ["angry", "happy", "sad"], "face_detect": false}',
+            "incomplete model description, no 'image_size'",
+        ),
         ("[]", "not a valid model description (list indices must be integers or slices, not str)"),
     ],
 )
-def test_corrupt_or_incomplete_meta_json(models: Path, image: Path, text: str, problem: str) -> None:
+def test_corrupt_or_incomplete_meta_json(
+    models: Path, image: Path, text: str, problem: str
+) -> None:
     (models / "meta.json").write_text(text)
     result = predict(image, "--model-dir", models)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"error: {models / 'meta.json'}: {problem}") and line.endswith(RETRAIN), line
+    assert line.startswith(f"error: {models / 'meta.json'}: {problem}") and line.endswith(
+        RETRAIN
+    ), line
 
 
 def test_a_reader_that_stops_early_ends_predict_quietly(models: Path, image: Path) -> None:

@@ -1,4 +1,5 @@
-"""End to end: real DVC in a temporary git repository holding a copy of the project with tiny settings."""
+"""End to end: real DVC in a temporary git repository holding a copy of the project with tiny
+settings."""
 
 from __future__ import annotations
 
@@ -7,9 +8,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,47 +15,22 @@ import cv2
 import pytest
 import yaml
 
-from tests.conftest import ROOT, changed, make_dataset, shape_image, write_image
+from tests.conftest import ROOT, changed, dvc, make_dataset, run, shape_image, write_image
 
-pytestmark = pytest.mark.slow  # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+# trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
+pytestmark = pytest.mark.slow
 
 ALL_STAGES = {"sample", "prepare", "split", "train", "evaluate", "predict"}
 TINY = {
     "sample": {"per_class": 20, "new_per_class": 1, "image_size": 32},
     "prepare": {"image_size": 24},
-    "model": {"reference.conv1_filters": 8, "reference.conv2_filters": 16, "reference.dense_units": 16},
+    "model": {
+        "reference.conv1_filters": 8,
+        "reference.conv2_filters": 16,
+        "reference.dense_units": 16,
+    },
     "train": {"epochs": 3, "batch_size": 16},
 }
-ENV = {
-    **os.environ,
-    "DVC_NO_ANALYTICS": "1",
-    "GIT_AUTHOR_NAME": "test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-}
-
-
-def run(repo: Path, *args: str, timeout: float = 600) -> str:
-    """Run a command in repo; its output goes to a file, not a pipe.
-
-    DVC's queue forks helpers that outlive the command and inherit its stdout: on a pipe, reading
-    to its end waits for them (forever, when a queue worker fails to shut down).
-    """
-    with tempfile.TemporaryFile("w+") as log:
-        try:
-            result = subprocess.run(args, cwd=repo, env=ENV, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log.seek(0)
-            pytest.fail(f"{' '.join(args)} did not finish in {timeout:.0f} s:\n{log.read()}")
-        log.seek(0)
-        output = log.read()
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
-
-
-def dvc(repo: Path, *args: str) -> str:
-    return run(repo, sys.executable, "-m", "dvc", *args)
 
 
 def ran(output: str) -> set[str]:
@@ -66,15 +39,18 @@ def ran(output: str) -> set[str]:
 
 
 def would_run(repo: Path) -> set[str]:
-    """The stages `dvc repro` would run now, found without running them: a dry run lists the stages whose
-    code, data or params changed and, with --force-downstream, every stage that depends on them."""
+    """The stages `dvc repro` would run now, found without running them: a dry run lists the stages
+    whose code, data or params changed and, with --force-downstream, every stage that depends on
+    them."""
     return ran(dvc(repo, "repro", "--dry", "--force-downstream"))
 
 
 def edit_params(repo: Path, **changes: object) -> None:
     """Set dotted keys in params.yaml, e.g. edit_params(repo, **{"train.epochs": 4})."""
     path = repo / "params.yaml"
-    path.write_text(yaml.safe_dump(changed(yaml.safe_load(path.read_text()), changes), sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(changed(yaml.safe_load(path.read_text()), changes), sort_keys=False)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +85,9 @@ def clean(repo: Path) -> Iterator[Path]:
 
 def test_dvc_config_turns_off_phoning_home() -> None:
     config = (ROOT / ".dvc" / "config").read_text()
-    assert re.search(r"analytics\s*=\s*false", config) and re.search(r"check_update\s*=\s*false", config)
+    assert re.search(r"analytics\s*=\s*false", config) and re.search(
+        r"check_update\s*=\s*false", config
+    )
 
 
 def test_second_repro_runs_nothing(clean: Path) -> None:
@@ -121,13 +99,16 @@ def test_second_repro_runs_nothing(clean: Path) -> None:
 def test_metrics_show_lists_accuracy_macro_f1_and_per_class(clean: Path) -> None:
     metrics = json.loads(dvc(clean, "metrics", "show", "--json"))
     report = next(iter(metrics.values()))["data"]["reports/metrics.json"]["data"]
-    assert report == json.loads((clean / "reports" / "metrics.json").read_text())  # what evaluate wrote
+    assert report == json.loads(
+        (clean / "reports" / "metrics.json").read_text()
+    )  # what evaluate wrote
     for name in ("angry", "happy", "sad"):
         assert set(report["per_class"][name]) >= {"precision", "recall", "f1"}
 
 
 def test_extra_test_sets_are_scored_by_the_pipeline_and_listed_in_metrics(clean: Path) -> None:
-    """None by default: no evaluate_set instance runs (see the fixture) and nothing changes; one set: scored alone."""
+    """None by default: no evaluate_set instance runs (see the fixture) and nothing changes; one
+    set: scored alone."""
     before = json.loads(dvc(clean, "metrics", "show", "--json"))
     assert not any(path.startswith("reports/sets/") for path in next(iter(before.values()))["data"])
     assert all(entry["error"] is None for entry in json.loads(dvc(clean, "exp", "show", "--json")))
@@ -136,7 +117,10 @@ def test_extra_test_sets_are_scored_by_the_pipeline_and_listed_in_metrics(clean:
     assert ran(dvc(clean, "repro")) == {"evaluate_set@extra faces"}
     metrics = json.loads(dvc(clean, "metrics", "show", "--json"))
     extra = next(iter(metrics.values()))["data"]["reports/sets/extra faces.json"]["data"]
-    assert extra == json.loads((clean / "reports" / "sets" / "extra faces.json").read_text()) and extra["test_images"] == 12
+    assert (
+        extra == json.loads((clean / "reports" / "sets" / "extra faces.json").read_text())
+        and extra["test_images"] == 12
+    )
     assert set(extra["per_class"]) == {"angry", "happy", "sad"}
 
 
@@ -160,7 +144,8 @@ def test_own_data_changes_rerun_prepare_onwards_and_nothing_before(clean: Path) 
     own = clean / "data" / "own"
     shutil.copytree(clean / "data" / "sample" / "faces", own)
     edit_params(clean, **{"data.source": "data/own"})
-    # the same faces under another path train the same model, byte for byte: predict has nothing to redo
+    # the same faces under another path train the same model, byte for byte: predict has nothing to
+    # redo
     assert ran(dvc(clean, "repro")) == {"prepare", "split", "train", "evaluate"}
     downstream = {"prepare", "split", "train", "evaluate", "predict"}
     added = write_image(own / "happy" / "extra.png", shape_image(1, size=32))  # add an image
@@ -176,7 +161,9 @@ def test_own_data_changes_rerun_prepare_onwards_and_nothing_before(clean: Path) 
     write_image(changed_image, shape_image(0, size=32))  # change one
     assert would_run(clean) == downstream
     changed_image.write_bytes(kept)
-    assert ran(dvc(clean, "repro")) == set()  # each change undone, and the dry runs left nothing to do
+    assert (
+        ran(dvc(clean, "repro")) == set()
+    )  # each change undone, and the dry runs left nothing to do
 
 
 def test_experiment_with_set_param_shows_in_metrics_diff(clean: Path) -> None:
@@ -185,14 +172,25 @@ def test_experiment_with_set_param_shows_in_metrics_diff(clean: Path) -> None:
     diff = json.loads(dvc(clean, "metrics", "diff", "--json"))
     assert "dvclive/train/metrics.json" in diff, diff
     assert "train.loss" in diff["dvclive/train/metrics.json"]
-    [experiment] = [data for data in experiments(clean) if data["params"]["params.yaml"]["data"]["train"]["epochs"] == 5]
-    assert experiment["metrics"]["reports/metrics.json"]["data"] == json.loads((clean / "reports" / "metrics.json").read_text())
+    [experiment] = [
+        data
+        for data in experiments(clean)
+        if data["params"]["params.yaml"]["data"]["train"]["epochs"] == 5
+    ]
+    assert experiment["metrics"]["reports/metrics.json"]["data"] == json.loads(
+        (clean / "reports" / "metrics.json").read_text()
+    )
 
 
 def experiments(repo: Path) -> list[dict]:
     """What `dvc exp show` lists of each experiment: its params and metrics."""
     shown = json.loads(dvc(repo, "exp", "show", "--json", "--no-fetch"))
-    return [rev["data"] for entry in shown for exp in entry.get("experiments") or [] for rev in exp["revs"]]
+    return [
+        rev["data"]
+        for entry in shown
+        for exp in entry.get("experiments") or []
+        for rev in exp["revs"]
+    ]
 
 
 def fer_csv(path: Path, per_class: int = 12) -> Path:
@@ -200,8 +198,13 @@ def fer_csv(path: Path, per_class: int = 12) -> Path:
     lines = ["emotion,pixels,Usage"]
     for code, kind in ((0, 0), (3, 1), (4, 2), (6, 0)):
         for i in range(per_class):
-            pixels = cv2.resize(shape_image(kind, seed=100 * code + i), (48, 48), interpolation=cv2.INTER_NEAREST)
-            lines.append(f"{code},{' '.join(map(str, pixels.ravel()))},{'Training' if i % 3 else 'PublicTest'}")
+            pixels = cv2.resize(
+                shape_image(kind, seed=100 * code + i), (48, 48), interpolation=cv2.INTER_NEAREST
+            )
+            lines.append(
+                f"{code},{' '.join(map(str, pixels.ravel()))},"
+                + ("Training" if i % 3 else "PublicTest")
+            )
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -237,9 +240,12 @@ def unloaded(output: str) -> set[str]:
     return set(found.group(1).split(", ")) if found else set()
 
 
-def test_a_fresh_clone_without_a_remote_diffs_and_plots_the_committed_metrics(clean: Path, tmp_path: Path) -> None:
+def test_a_fresh_clone_without_a_remote_diffs_and_plots_the_committed_metrics(
+    clean: Path, tmp_path: Path
+) -> None:
     """Metrics and plot files are git-tracked (cache: false), so no DVC cache or remote is needed.
-    HEAD~1, the project before its first `dvc repro`, has no metrics to load: only it may be named."""
+    HEAD~1, the project before its first `dvc repro`, has no metrics to load: only it may be
+    named."""
     fresh = tmp_path / "fresh"
     run(tmp_path, "git", "clone", "-q", str(clean), str(fresh))
     text = dvc(fresh, "metrics", "diff", "HEAD~1", "--json")
@@ -251,7 +257,10 @@ def test_a_fresh_clone_without_a_remote_diffs_and_plots_the_committed_metrics(cl
     plots = dvc(fresh, "plots", "diff", "HEAD~1", "-o", "plots")
     assert unloaded(plots) <= {"HEAD~1"} and (fresh / "plots" / "index.html").is_file(), plots
     shown = json.loads(dvc(fresh, "exp", "show", "--json", "--no-fetch"))
-    assert shown[0]["data"]["metrics"]["reports/metrics.json"]["data"]["accuracy"] == committed["accuracy"]
+    assert (
+        shown[0]["data"]["metrics"]["reports/metrics.json"]["data"]["accuracy"]
+        == committed["accuracy"]
+    )
 
 
 def stop_queue_workers(repo: Path) -> None:
@@ -279,15 +288,24 @@ def test_queued_experiments_run_one_after_another_or_side_by_side_and_compare(cl
     finally:
         stop_queue_workers(clean)
     test_images = json.loads((clean / "reports" / "metrics.json").read_text())["test_images"]
-    losses = {}  # each queued rate's last training loss: a run that ignored its -S would repeat another's
+    # each queued rate's last training loss: a run that ignored its -S would repeat another's
+    losses = {}
     for data in experiments(clean):
         rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
         if rate in (0.002, 0.003, 0.005):
-            assert data["metrics"]["reports/metrics.json"]["data"]["test_images"] == test_images  # scored on the same test part
+            assert (
+                data["metrics"]["reports/metrics.json"]["data"]["test_images"] == test_images
+            )  # scored on the same test part
             losses[rate] = data["metrics"]["dvclive/train/metrics.json"]["data"]["train"]["loss"]
     assert sorted(losses) == [0.002, 0.003, 0.005] and len(set(losses.values())) == 3, losses
     shown = json.loads(dvc(clean, "exp", "show", "--json", "--no-fetch"))
-    names = [rev["name"] for entry in shown for exp in entry.get("experiments") or [] for rev in exp["revs"] if rev.get("name")]
+    names = [
+        rev["name"]
+        for entry in shown
+        for exp in entry.get("experiments") or []
+        for rev in exp["revs"]
+        if rev.get("name")
+    ]
     dvc(clean, "plots", "diff", *names[:3], "-o", "compare")
     assert (clean / "compare" / "index.html").is_file()
 

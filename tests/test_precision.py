@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emotions.model.precision import choose_onednn, choose_policy, cpu_flags, describe_cpu
+from emotions.training.precision import choose_onednn, choose_policy, cpu_flags, describe_cpu
 
 AVX2 = frozenset({"fpu", "sse2", "avx", "avx2", "fma"})
 BF16 = AVX2 | {"avx512f", "avx512_bf16"}
@@ -27,15 +27,20 @@ AMX = AVX2 | {"amx_tile", "amx_bf16"}
         ("mixed", AVX2, True, "mixed_float16"),
     ],
 )
-def test_policy_follows_the_hardware(setting: str, flags: frozenset[str], gpu: bool, policy: str) -> None:
+def test_policy_follows_the_hardware(
+    setting: str, flags: frozenset[str], gpu: bool, policy: str
+) -> None:
     assert choose_policy(setting, flags, gpu)[0] == policy
 
 
 def test_reasons_say_why() -> None:
     assert choose_policy("auto", AVX2, False)[1] == (
-        "float32 (auto: this CPU has no AVX512_BF16 or AMX, so bfloat16 would be emulated and slower)"
+        "float32 (auto: this CPU has no AVX512_BF16 or AMX, so bfloat16 would be emulated and "
+        "slower)"
     )
-    assert choose_policy("auto", BF16, False)[1] == "mixed bfloat16 (auto: this CPU has avx512_bf16)"
+    assert (
+        choose_policy("auto", BF16, False)[1] == "mixed bfloat16 (auto: this CPU has avx512_bf16)"
+    )
     assert "emulated" in choose_policy("mixed", AVX2, False)[1]
 
 
@@ -50,13 +55,18 @@ def test_reasons_say_why() -> None:
         ("on", "float32", frozenset(), False, True),
     ],
 )
-def test_onednn_follows_the_same_logic(setting: str, precision: str, flags: frozenset[str], x86_64: bool, on: bool) -> None:
+def test_onednn_follows_the_same_logic(
+    setting: str, precision: str, flags: frozenset[str], x86_64: bool, on: bool
+) -> None:
     assert choose_onednn(setting, precision, flags, x86_64)[0] is on
 
 
 def test_cpu_flags_come_from_cpuinfo(tmp_path: Path) -> None:
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\n")
+    cpuinfo.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: "
+        "1\n"
+    )
     assert cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512_bf16"}
     assert cpu_flags(tmp_path / "missing") == frozenset()
 
@@ -70,11 +80,15 @@ def test_cpu_flags_come_from_cpuinfo(tmp_path: Path) -> None:
         ("fpu sse2", "Some CPU (no AVX2)"),
     ],
 )
-def test_cpu_is_described_by_name_and_vector_instructions(tmp_path: Path, flags: str, described: str) -> None:
+def test_cpu_is_described_by_name_and_vector_instructions(
+    tmp_path: Path, flags: str, described: str
+) -> None:
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
     assert describe_cpu(cpuinfo) == described
 
 
 def test_cpu_without_cpuinfo_is_described_by_the_platform(tmp_path: Path) -> None:
-    assert describe_cpu(tmp_path / "absent") == (platform.processor() or platform.machine())  # macOS, Windows
+    assert describe_cpu(tmp_path / "absent") == (
+        platform.processor() or platform.machine()
+    )  # macOS, Windows

@@ -12,14 +12,25 @@ import pytest
 from emotions.data import preparation, store
 from emotions.data.encoding import Encoding
 from emotions.errors import UserError
-from tests.conftest import CLASSES, ROOT, drawn_face, make_dataset, prepare_source, shape_image, write_image
-from tests.test_imaging import PEAK_MB
+from tests.conftest import (
+    CLASSES,
+    PEAK_MB,
+    ROOT,
+    drawn_face,
+    make_dataset,
+    prepare_source,
+    shape_image,
+    write_image,
+)
 
 
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
-    prepared, rows, _ = prepare_source(raw_dataset, ("sad", "angry", "happy"))
+    result = prepare_source(raw_dataset, ("sad", "angry", "happy"))
+    prepared, rows = result.prepared, result.manifest
     assert prepared.images.shape == (18, 16, 16) and prepared.images.dtype == np.float32
-    assert prepared.images.max() == pytest.approx(220 / 255)  # 8-bit pixels scaled to [0, 1]: the shapes' ink
+    assert prepared.images.max() == pytest.approx(
+        220 / 255
+    )  # 8-bit pixels scaled to [0, 1]: the shapes' ink
     assert prepared.classes == ("sad", "angry", "happy")
     assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
     assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
@@ -29,7 +40,8 @@ def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
 def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
     (raw_dataset / "happy" / "notes.txt").write_text("hello")
     (raw_dataset / "sad" / "broken.png").write_bytes(b"\x89PNG not really")
-    prepared, rows, report = prepare_source(raw_dataset)
+    result = prepare_source(raw_dataset)
+    prepared, rows, report = result.prepared, result.manifest, result.report
     assert len(prepared.labels) == 18
     skipped = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
     assert skipped == {
@@ -46,7 +58,9 @@ def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
 
 def test_bad_file_is_an_error_when_asked(raw_dataset: Path) -> None:
     (raw_dataset / "sad" / "broken.png").write_bytes(b"junk")
-    with pytest.raises(UserError, match=r"broken.png: not a readable image \(prepare.on_bad_image is 'error'\)"):
+    with pytest.raises(
+        UserError, match=r"broken.png: not a readable image \(prepare.on_bad_image is 'error'\)"
+    ):
         prepare_source(raw_dataset, on_bad_image="error")
 
 
@@ -59,14 +73,19 @@ def test_class_without_a_usable_image_is_named(raw_dataset: Path) -> None:
 
 def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: Path) -> None:
     root = make_dataset(tmp_path / "src" / "train", per_class=4)
-    make_dataset(tmp_path / "src" / "test", per_class=2)  # test images 0 and 1 equal train images 0 and 1
+    make_dataset(
+        tmp_path / "src" / "test", per_class=2
+    )  # test images 0 and 1 equal train images 0 and 1
     write_image(root / "happy" / "blank.png", np.full((24, 24), 128, np.uint8))
-    write_image(root / "happy" / "zcopy.png", shape_image(1, seed=3))  # duplicate of happy_3, same label
-    write_image(root / "sad" / "mislabelled.png", shape_image(0, seed=2))  # angry_2's pixels, labelled sad
-    prepared, rows, report = prepare_source(tmp_path / "src", min_std=2.0, dedupe=True)
-    reasons = {
-        f"{Path(r.path).parent.parent.name}/{Path(r.path).parent.name}/{Path(r.path).name}": r.reason for r in rows if r.reason
-    }
+    write_image(
+        root / "happy" / "zcopy.png", shape_image(1, seed=3)
+    )  # duplicate of happy_3, same label
+    write_image(
+        root / "sad" / "mislabelled.png", shape_image(0, seed=2)
+    )  # angry_2's pixels, labelled sad
+    result = prepare_source(tmp_path / "src", min_std=2.0, dedupe=True)
+    prepared, rows, report = result.prepared, result.manifest, result.report
+    reasons = {"/".join(Path(r.path).parts[-3:]): r.reason for r in rows if r.reason}
     assert reasons == {
         "train/happy/blank.png": "near-blank",
         "train/happy/zcopy.png": "duplicate",
@@ -75,7 +94,10 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
         **{f"train/{c}/{c}_{i}.png": "also in a held-out part" for c in CLASSES for i in (0, 1)},
     }
     assert report["parts"] == {"train": "train", "test": "test"}
-    assert report["final_per_part"] == {"test": {"angry": 2, "happy": 2, "sad": 2}, "train": {"angry": 1, "happy": 2, "sad": 2}}
+    assert report["final_per_part"] == {
+        "test": {"angry": 2, "happy": 2, "sad": 2},
+        "train": {"angry": 1, "happy": 2, "sad": 2},
+    }
     assert [s["step"] for s in report["steps"]] == [
         "read",
         "after removing near-blank",
@@ -89,9 +111,16 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
 def test_conflicting_labels_across_parts_drop_every_copy(tmp_path: Path) -> None:
     make_dataset(tmp_path / "src" / "train", per_class=3)
     make_dataset(tmp_path / "src" / "test", per_class=1)
-    write_image(tmp_path / "src" / "test" / "happy" / "relabelled.png", shape_image(0, seed=2))  # train's angry_2
-    prepared, rows, _ = prepare_source(tmp_path / "src", dedupe=True)
-    conflicts = sorted(f"{Path(r.path).parent.parent.name}/{Path(r.path).name}" for r in rows if r.reason == "conflicting labels")
+    write_image(
+        tmp_path / "src" / "test" / "happy" / "relabelled.png", shape_image(0, seed=2)
+    )  # train's angry_2
+    result = prepare_source(tmp_path / "src", dedupe=True)
+    prepared, rows = result.prepared, result.manifest
+    conflicts = sorted(
+        f"{Path(r.path).parent.parent.name}/{Path(r.path).name}"
+        for r in rows
+        if r.reason == "conflicting labels"
+    )
     assert conflicts == ["test/relabelled.png", "train/angry_2.png"]
     assert len(prepared.labels) == 13 - 3 - 2  # and the three train copies of test images, as leaks
 
@@ -99,10 +128,15 @@ def test_conflicting_labels_across_parts_drop_every_copy(tmp_path: Path) -> None
 def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None:
     for name in CLASSES:
         write_image(raw_dataset / name / "photo.png", drawn_face())
-    prepared, rows, report = prepare_source(raw_dataset, face_detect=True)
-    assert len(prepared.labels) == 3 and prepared.encoding == Encoding(CLASSES, 16, face_detect=True)
+    result = prepare_source(raw_dataset, face_detect=True)
+    prepared, rows, report = result.prepared, result.manifest, result.report
+    assert len(prepared.labels) == 3 and prepared.encoding == Encoding(
+        CLASSES, 16, face_detect=True
+    )
     assert {Path(r.path).name for r in rows if r.status == "used"} == {"photo.png"}
-    assert {r.reason for r in rows if r.status == "skipped"} == {"no face found"}  # the shapes are not faces
+    assert {r.reason for r in rows if r.status == "skipped"} == {
+        "no face found"
+    }  # the shapes are not faces
     assert report["steps"][-1] == {
         "step": "after removing no face found",
         "removed": 18,
@@ -113,9 +147,10 @@ def test_face_detection_reports_images_without_a_face(raw_dataset: Path) -> None
 
 def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
     (raw_dataset / "happy" / "notes.txt").write_text("hello")
-    prepared, rows, report = prepare_source(raw_dataset)
+    result = prepare_source(raw_dataset)
+    prepared, report = result.prepared, result.report
     out = tmp_path / "prepared"
-    preparation.save(prepared, rows, report, out)
+    preparation.save(result, out)
     loaded = store.load(out)
     np.testing.assert_array_equal(loaded.images, prepared.images)
     np.testing.assert_array_equal(loaded.labels, prepared.labels)
@@ -125,11 +160,16 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
         manifest = list(csv.DictReader(f))
     assert len(manifest) == 19 and [m["status"] for m in manifest].count("skipped") == 1
     assert json.loads((out / preparation.REPORT_FILE).read_text()) == report
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["prepared", "raw"]  # no temporary leftovers
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "prepared",
+        "raw",
+    ]  # no temporary leftovers
 
 
 def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"meta.json: prepared data not found \(run `dvc repro prepare` first\)"):
+    with pytest.raises(
+        UserError, match=r"meta.json: prepared data not found \(run `dvc repro prepare` first\)"
+    ):
         store.load(tmp_path)
 
 
@@ -141,7 +181,8 @@ def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
     ]
     path = tmp_path / "fer.csv"
     path.write_text("\n".join(["emotion,pixels,Usage", *rows, "x,1 2,", "3,1 2 3", "", ""]) + "\n")
-    prepared, manifest, report = prepare_source(path)
+    result = prepare_source(path)
+    prepared, manifest, report = result.prepared, result.manifest, result.report
     assert report["parts"] == {"Training": "train", "PublicTest": "test"}
     assert sorted(prepared.parts.tolist()) == ["test"] * 3 + ["train"] * 3
     assert [(r.path, r.status, r.reason) for r in manifest[-2:]] == [

@@ -15,7 +15,9 @@ from tests.conftest import ROOT
 
 def _platforms() -> dict[str, tuple[list[str], dict[str, str]]]:
     """The CI check's platforms and their marker values, so both read the same table."""
-    spec = importlib.util.spec_from_file_location("check_requirements", ROOT / ".ci" / "check_requirements.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_requirements", ROOT / ".ci" / "check_requirements.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.PLATFORMS
@@ -40,14 +42,19 @@ def selected(name: str, platform: str) -> dict[str, Requirement]:
 
 def pins(requirements: dict[str, Requirement]) -> dict[str, str]:
     """Project name to version specifier, the two TensorFlow builds under one name."""
-    return {("tensorflow" if n == "tensorflow-cpu" else n): str(r.specifier) for n, r in requirements.items()}
+    return {
+        ("tensorflow" if n == "tensorflow-cpu" else n): str(r.specifier)
+        for n, r in requirements.items()
+    }
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_one_tensorflow_build_per_platform(platform: str) -> None:
     builds = {"tensorflow", "tensorflow-cpu"} & set(selected("requirements.txt", platform))
     # tensorflow-cpu has wheels for Linux and Windows on x86-64 only; this machine tests it there
-    assert builds == {"tensorflow-cpu" if platform in ("linux-x86_64", "windows-x86_64") else "tensorflow"}
+    assert builds == {
+        "tensorflow-cpu" if platform in ("linux-x86_64", "windows-x86_64") else "tensorflow"
+    }
 
 
 def test_every_platform_gets_the_same_pins() -> None:

@@ -1,4 +1,5 @@
-"""Scoring a labelled set: read and preprocessed as the model's training data was, held-out parts only."""
+"""Scoring a labelled set: read and preprocessed as the model's training data was, held-out parts
+only."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import pytest
 
 from emotions import params
 from emotions.data.encoding import Encoding
-from emotions.inference import scoring
+from emotions.evaluation import scoring
 from tests.conftest import CLASSES, TINY_PARAMS, make_dataset
 
 
-@pytest.mark.parametrize(("parts", "scored"), [(("train", "test"), 6), (("Training", "PublicTest", "PrivateTest"), 12), ((), 18)])
-def test_a_labelled_set_scores_only_its_held_out_parts(tmp_path: Path, parts: tuple[str, ...], scored: int) -> None:
+@pytest.mark.parametrize(
+    ("parts", "scored"),
+    [(("train", "test"), 6), (("Training", "PublicTest", "PrivateTest"), 12), ((), 18)],
+)
+def test_a_labelled_set_scores_only_its_held_out_parts(
+    tmp_path: Path, parts: tuple[str, ...], scored: int
+) -> None:
     """A source with parts: what the model may have trained on is not scored; without parts, all."""
     root = tmp_path / "other"
     for part in parts or ("",):

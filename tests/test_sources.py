@@ -13,7 +13,9 @@ from tests.conftest import CLASSES, ROOT, make_dataset, spec
 SHARED_CSV = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013-sample.csv"
 
 
-def write_csv(path: Path, rows: list[tuple[int, str, str]], header: str = "emotion,pixels,Usage") -> Path:
+def write_csv(
+    path: Path, rows: list[tuple[int, str, str]], header: str = "emotion,pixels,Usage"
+) -> Path:
     lines = [header] + [f'{e},"{p}",{u}' if "," in p else f"{e},{p},{u}" for e, p, u in rows]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -50,7 +52,10 @@ def test_part_folders_are_read_with_their_names(tmp_path: Path) -> None:
         ([""], {"": ""}),
         (["train", "test"], {"train": "train", "test": "test"}),
         (["Training", "PublicTest"], {"Training": "train", "PublicTest": "test"}),
-        (["Training", "PublicTest", "PrivateTest"], {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}),
+        (
+            ["Training", "PublicTest", "PrivateTest"],
+            {"Training": "train", "PublicTest": "val", "PrivateTest": "test"},
+        ),
         (["train", "val", "test"], {"train": "train", "val": "val", "test": "test"}),
     ],
 )
@@ -58,7 +63,9 @@ def test_part_roles_follow_the_fer_protocol(parts: list[str], roles: dict[str, s
     assert part_roles(parts * 2) == roles
 
 
-@pytest.mark.parametrize("parts", [["a", "b"], ["train", "x", "y", "z"], ["train", "test", "holdout"]])
+@pytest.mark.parametrize(
+    "parts", [["a", "b"], ["train", "x", "y", "z"], ["train", "test", "holdout"]]
+)
 def test_unclear_parts_are_an_error(parts: list[str]) -> None:
     with pytest.raises(UserError, match="data.source: cannot tell"):
         part_roles(parts)
@@ -78,7 +85,9 @@ def test_links_that_lead_nowhere_or_to_folders_are_listed(raw_dataset: Path) -> 
 
 
 def test_missing_source_is_named(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"nowhere: raw data not found \(set data.source in params.yaml\)"):
+    with pytest.raises(
+        UserError, match=r"nowhere: raw data not found \(set data.source in params.yaml\)"
+    ):
         list(read_source(tmp_path / "nowhere", spec()))
 
 
@@ -90,7 +99,9 @@ def test_missing_class_folder_is_named(raw_dataset: Path) -> None:
 def test_no_class_folder_at_all_lists_what_is_there(tmp_path: Path) -> None:
     (tmp_path / "raw" / "cats").mkdir(parents=True)
     with pytest.raises(
-        UserError, match=r"raw: no class folders for data.classes \['angry', 'happy', 'sad'\] \(sub-folders found: cats\)"
+        UserError,
+        match=r"raw: no class folders for data.classes \['angry', 'happy', 'sad'\] \(sub-folders "
+        r"found: cats\)",
     ):
         list(read_source(tmp_path / "raw", spec()))
 
@@ -168,7 +179,11 @@ def test_csv_emotion_names_match_classes_in_any_case(tmp_path: Path) -> None:
 
 def test_aliases_onto_capitalised_class_names(tmp_path: Path) -> None:
     root = make_dataset(tmp_path / "raw", classes=("wut", "Happy", "Sad"), per_class=1)
-    items = list(read_source(root, SourceSpec(("Angry", "Happy", "Sad"), {"wut": "Angry"}, ("angry",), "auto")))
+    items = list(
+        read_source(
+            root, SourceSpec(("Angry", "Happy", "Sad"), {"wut": "Angry"}, ("angry",), "auto")
+        )
+    )
     assert [i.label for i in items] == ["Angry", "Happy", "Sad"]
 
 
@@ -189,7 +204,9 @@ def test_format_param_must_match_the_source(raw_dataset: Path, tmp_path: Path) -
     with pytest.raises(UserError, match=r"data.format is 'csv' but this is not a csv source"):
         list(read_source(raw_dataset, spec(fmt="csv")))
     (tmp_path / "x.txt").write_text("hi")
-    with pytest.raises(UserError, match=r"x.txt: data.source must be a folder of class folders or a FER-2013 .csv"):
+    with pytest.raises(
+        UserError, match=r"x.txt: data.source must be a folder of class folders or a FER-2013 .csv"
+    ):
         list(read_source(tmp_path / "x.txt", spec()))
 
 
@@ -197,4 +214,6 @@ def test_format_param_must_match_the_source(raw_dataset: Path, tmp_path: Path) -
 def test_shared_fer2013_sample_csv() -> None:
     items = list(read_source(SHARED_CSV, spec()))
     assert len(items) == 600 and all(i.error is None for i in items)
-    assert {(i.label, i.part) for i in items} == {(c, p) for c in CLASSES for p in ("Training", "PublicTest")}
+    assert {(i.label, i.part) for i in items} == {
+        (c, p) for c in CLASSES for p in ("Training", "PublicTest")
+    }

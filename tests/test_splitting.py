@@ -71,7 +71,11 @@ def test_extra_classes_only_train_and_only_from_the_training_part(with_parts: bo
     """Labels 3 and 4 stand for extra classes: never validated or tested on, and never taken from a
     held-out part into training."""
     extra_labels = np.concatenate([labels(), np.repeat([3, 4], 50)])
-    roles = np.array(["train", "train", "test", "train", "val"] * 60) if with_parts else np.full(300, "")
+    roles = (
+        np.array(["train", "train", "test", "train", "val"] * 60)
+        if with_parts
+        else np.full(300, "")
+    )
     parts = splitting.split(extra_labels, roles, CLASSES, 0.2, 0.2, seed=0)
     extra = np.flatnonzero(extra_labels >= 3)
     assert not set(extra) & (set(parts["val"]) | set(parts["test"]))

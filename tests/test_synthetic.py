@@ -1,4 +1,5 @@
-"""Tests for the synthetic face generator: determinism, layout, and that the classes really differ."""
+"""Tests for the synthetic face generator: determinism, layout, and that the classes really
+differ."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ import numpy as np
 import pytest
 
 from emotions import params
-from emotions.data.synthetic import EXPRESSIONS, draw_face, drawable, write_sample
+from emotions.demo.faces import EXPRESSIONS, draw_face, drawable, write_sample
 from tests.conftest import ROOT
 
 
-def sample(per_class: int = 3, new_per_class: int = 1, seed: int = 0, image_size: int = 64) -> params.SampleParams:
-    return params.SampleParams(per_class=per_class, new_per_class=new_per_class, image_size=image_size, seed=seed)
+def sample(
+    per_class: int = 3, new_per_class: int = 1, seed: int = 0, image_size: int = 64
+) -> params.SampleParams:
+    return params.SampleParams(
+        per_class=per_class, new_per_class=new_per_class, image_size=image_size, seed=seed
+    )
 
 
 def _files(root: Path) -> dict[str, bytes]:
     """Every file under ``root``, by relative path, with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _load(path: Path) -> np.ndarray:
@@ -62,7 +71,9 @@ def test_draw_face_rejects_unknown_expression() -> None:
 
 
 def test_layout_and_counts(tmp_path: Path) -> None:
-    counts = write_sample(tmp_path, sample(per_class=5, new_per_class=2, seed=3), ["angry", "happy", "sad"])
+    counts = write_sample(
+        tmp_path, sample(per_class=5, new_per_class=2, seed=3), ["angry", "happy", "sad"]
+    )
     assert counts == {"angry": 5, "happy": 5, "sad": 5}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["faces", "new"]
     for name in ("angry", "happy", "sad"):
@@ -106,7 +117,9 @@ def test_a_class_does_not_depend_on_the_other_classes(tmp_path: Path) -> None:
 
 def test_new_images_are_not_copies_of_faces(tmp_path: Path) -> None:
     write_sample(tmp_path, sample(per_class=20, new_per_class=3), ["angry", "happy", "sad"])
-    faces = np.stack([_load(p) for p in sorted((tmp_path / "faces").rglob("*.png"))]).astype(np.float64)
+    faces = np.stack([_load(p) for p in sorted((tmp_path / "faces").rglob("*.png"))]).astype(
+        np.float64
+    )
     for path in sorted((tmp_path / "new").glob("*.png")):
         image = _load(path).astype(np.float64)
         closest = np.abs(faces - image).mean(axis=(1, 2)).min()
@@ -146,18 +159,28 @@ def test_classes_differ_where_real_expressions_do(first: str, second: str, regio
     train = [features(first, 1), features(second, 2)]
     test = [features(first, 3), features(second, 4)]
     means = np.stack([t.mean(axis=0) for t in train])
-    hits = [((t[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1) == k for k, t in enumerate(test)]
+    hits = [
+        ((t[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1) == k
+        for k, t in enumerate(test)
+    ]
     accuracy = float(np.concatenate(hits).mean())
     assert accuracy >= 0.68, accuracy  # chance is 0.5
 
 
-def test_classes_it_cannot_draw_are_left_out_and_extra_classes_get_no_new_images(tmp_path: Path) -> None:
-    """A data set of one's own may have classes the generator cannot draw: the sample stage must still
-    run (it is a stage of dvc.yaml), so they are left out and the others drawn as always."""
-    counts = write_sample(tmp_path / "mixed", sample(), ["happy", "disgust", "Sad"], ["contempt", "neutral"])
+def test_classes_it_cannot_draw_are_left_out_and_extra_classes_get_no_new_images(
+    tmp_path: Path,
+) -> None:
+    """A data set of one's own may have classes the generator cannot draw: the sample stage must
+    still run (it is a stage of dvc.yaml), so they are left out and the others drawn as always."""
+    counts = write_sample(
+        tmp_path / "mixed", sample(), ["happy", "disgust", "Sad"], ["contempt", "neutral"]
+    )
     assert counts == {"happy": 3, "Sad": 3, "neutral": 3}
     mixed = _files(tmp_path / "mixed")
-    assert sorted(name for name in mixed if name.startswith("new/")) == ["new/Sad_0.png", "new/happy_0.png"]
+    assert sorted(name for name in mixed if name.startswith("new/")) == [
+        "new/Sad_0.png",
+        "new/happy_0.png",
+    ]
     write_sample(tmp_path / "drawable", sample(), ["happy", "sad"])
     assert {k: v for k, v in mixed.items() if "neutral" not in k} == {
         k.replace("sad", "Sad"): v for k, v in _files(tmp_path / "drawable").items()

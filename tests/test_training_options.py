@@ -11,8 +11,7 @@ import pytest
 
 from emotions.data import splitting
 from emotions.data.store import Prepared
-from tests.conftest import CLASSES, make_dataset, prepare_source
-from tests.test_model_and_prediction import tiny_training
+from tests.conftest import CLASSES, make_dataset, prepare_source, tiny_training, train_model
 
 pytestmark = pytest.mark.slow  # trains networks: `pytest -m 'not slow'` skips it
 
@@ -32,14 +31,16 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Train with some options changed and record what training did."""
     import keras
 
-    from emotions.model import training
+    from emotions.training import fit as training
 
     first_batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     class Recording(training.Batches):
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            first_batches.append(self.batch(self.first_epoch, 0))  # a function of seed, epoch and index: reading changes nothing
+            first_batches.append(
+                self.batch(self.first_epoch, 0)
+            )  # a function of seed, epoch and index: reading changes nothing
 
     class Rates(keras.callbacks.Callback):
         def __init__(self, rates: list[float]) -> None:
@@ -52,26 +53,41 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     rates: list[float] = []
     callbacks = training._callbacks
     monkeypatch.setattr(training, "Batches", Recording)
-    monkeypatch.setattr(training, "_callbacks", lambda *args, **kwargs: [*callbacks(*args, **kwargs), Rates(rates)])
+    monkeypatch.setattr(
+        training, "_callbacks", lambda *args, **kwargs: [*callbacks(*args, **kwargs), Rates(rates)]
+    )
 
-    def train(prepared: Prepared, split: dict[str, np.ndarray], epochs: int = 2, **changes: object) -> Run:
+    def train(
+        prepared: Prepared, split: dict[str, np.ndarray], epochs: int = 2, **changes: object
+    ) -> Run:
         first_batches.clear()
         rates.clear()
         live = tmp_path / f"live{len(list(tmp_path.iterdir()))}"
-        model = training.train(prepared, split, *tiny_training(**{"train.epochs": epochs, **changes}), live)
+        model = train_model(
+            prepared, split, *tiny_training(**{"train.epochs": epochs, **changes}), live
+        )
         rows = (live / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()[1:]
-        return Run(model.get_weights(), list(rates), first_batches[0], [float(row.split("\t")[-1]) for row in rows])
+        return Run(
+            model.get_weights(),
+            list(rates),
+            first_batches[0],
+            [float(row.split("\t")[-1]) for row in rows],
+        )
 
     return train
 
 
 @pytest.fixture
 def uneven(tmp_path: Path) -> tuple[Prepared, dict[str, np.ndarray]]:
-    """Tiny shapes, twice as many of the first class as of the others: class weights are not all 1."""
-    prepared, _, _ = prepare_source(make_dataset(tmp_path / "raw", per_class=12))
+    """Tiny shapes, twice as many of the first class as of the others: class weights are not all
+    1."""
+    prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=12)).prepared
     keep = (prepared.labels == 0) | (np.arange(len(prepared.labels)) % 2 == 0)
     prepared = dataclasses.replace(
-        prepared, images=prepared.images[keep], labels=prepared.labels[keep], parts=prepared.parts[keep]
+        prepared,
+        images=prepared.images[keep],
+        labels=prepared.labels[keep],
+        parts=prepared.parts[keep],
     )
     return prepared, splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
 
@@ -93,11 +109,17 @@ def test_options_on_ordinary_data(run, uneven) -> None:
     weighted = run(*uneven, **{"train.class_weights": True})
     counts = np.bincount(uneven[0].labels[uneven[1]["train"]], minlength=3)
     expected = counts.sum() / (3 * counts)  # a face of the common class counts less
-    np.testing.assert_allclose(weighted.first_batch[2], expected[weighted.first_batch[1]], rtol=1e-6)
+    np.testing.assert_allclose(
+        weighted.first_batch[2], expected[weighted.first_batch[1]], rtol=1e-6
+    )
     assert differs(weighted.weights, plain.weights)
 
     cosine = run(*uneven, epochs=3, **{"train.lr_schedule": "cosine"})
-    assert cosine.rates[0] < RATE and cosine.rates == sorted(cosine.rates, reverse=True) and cosine.rates[-1] < 1e-6
+    assert (
+        cosine.rates[0] < RATE
+        and cosine.rates == sorted(cosine.rates, reverse=True)
+        and cosine.rates[-1] < 1e-6
+    )
 
     smoothed = run(*uneven, **{"train.label_smoothing": 0.3})
     assert smoothed.losses[-1] > plain.losses[-1]  # smoothed targets cannot be met as closely
@@ -105,7 +127,9 @@ def test_options_on_ordinary_data(run, uneven) -> None:
 
     decayed = run(*uneven, **{"train.weight_decay": 5.0})
     kernels = [i for i, w in enumerate(plain.weights) if w.ndim > 1]
-    assert sum(np.sum(decayed.weights[i] ** 2) for i in kernels) < 0.9 * sum(np.sum(plain.weights[i] ** 2) for i in kernels)
+    assert sum(np.sum(decayed.weights[i] ** 2) for i in kernels) < 0.9 * sum(
+        np.sum(plain.weights[i] ** 2) for i in kernels
+    )
 
 
 def test_plateau_and_early_stopping_act_when_validation_stalls(run, uneven) -> None:
@@ -122,6 +146,8 @@ def test_plateau_and_early_stopping_act_when_validation_stalls(run, uneven) -> N
     )
     split = {"train": train, "val": np.arange(n, n + len(train)), "test": split["test"]}
     plateau = run(stalled, split, epochs=5, **{"train.lr_schedule": "plateau"})
-    assert plateau.rates == [pytest.approx(r) for r in (RATE, RATE, RATE, RATE / 2, RATE / 2)]  # halved after 3 stalled epochs
+    assert plateau.rates == [
+        pytest.approx(r) for r in (RATE, RATE, RATE, RATE / 2, RATE / 2)
+    ]  # halved after 3 stalled epochs
     stopped = run(stalled, split, epochs=5, **{"train.early_stopping": 1})
     assert len(stopped.losses) < 5

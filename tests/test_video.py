@@ -12,23 +12,26 @@ import cv2
 import numpy as np
 import pytest
 
-from emotions.data.clips import SEEDS, Face, Shot, write_clip
 from emotions.data.encoding import Encoding
 from emotions.data.imaging import detect_faces
-from emotions.data.synthetic import draw_face
-from emotions.inference.figures import annotate
-from emotions.inference.prediction import Prediction, as_csv, as_json, as_summary, as_table, expand_inputs, summarise
-from emotions.inference.tracking import MEMORY, Tracker
-from emotions.inference.video import VideoFrames, predict_all, predict_video, write_annotated_videos
+from emotions.demo.clips import SEEDS, Face, Shot, write_clip
+from emotions.demo.faces import draw_face
+from emotions.prediction.classify import predict_all
+from emotions.prediction.drawing import annotate
+from emotions.prediction.formats import as_csv, as_json, as_summary, as_table
+from emotions.prediction.inputs import expand_inputs
+from emotions.prediction.results import Prediction, summarise
+from emotions.prediction.tracking import MEMORY, Tracker
+from emotions.prediction.video import VideoFrames, predict_video, write_annotated_videos
 from tests.conftest import CLASSES, ROOT, shape_image, write_image
-from tests.test_model_and_prediction import model_dir  # noqa: F401  the tiny trained model, a fixture
 
 FPS = 30.0
 SIZE = (320, 240)
 
 
 class BrightnessModel:
-    """A stand-in for the trained model, for fast tests: a face's probabilities follow its brightness."""
+    """A stand-in for the trained model, for fast tests: a face's probabilities follow its
+    brightness."""
 
     meta = Encoding(CLASSES, 16, face_detect=False)
 
@@ -64,13 +67,28 @@ def test_drawn_faces_are_found_by_the_haar_cascade_wherever_they_are() -> None:
         (5, [k / 5 for k in range(15)]),  # every 6th frame
         (
             4,
-            [0, 8 / 30, 15 / 30, 23 / 30, 1, 38 / 30, 45 / 30, 53 / 30, 2, 68 / 30, 75 / 30, 83 / 30],
+            [
+                0,
+                8 / 30,
+                15 / 30,
+                23 / 30,
+                1,
+                38 / 30,
+                45 / 30,
+                53 / 30,
+                2,
+                68 / 30,
+                75 / 30,
+                83 / 30,
+            ],
         ),  # the first at or after k/4
         (0.5, [0, 2]),
         (100, [k / 30 for k in range(90)]),  # above the video's rate: every frame, once
     ],
 )
-def test_sampled_frames_are_at_the_asked_rate(tmp_path: Path, fps: float, expected: list[float]) -> None:
+def test_sampled_frames_are_at_the_asked_rate(
+    tmp_path: Path, fps: float, expected: list[float]
+) -> None:
     video = clip(tmp_path / "clip.mp4", Shot(3.0, (moving("happy", (0, 0), (200, 100)),)))
     with VideoFrames(video, fps) as frames:
         times = [time for time, _ in frames]
@@ -82,11 +100,19 @@ def test_tracker_keeps_an_id_while_a_face_moves_and_gives_new_faces_new_ids() ->
     tracker = Tracker()
     assert tracker.update(0.0, [(10, 10, 50, 50)]) == [1]
     assert tracker.update(0.2, [(40, 20, 52, 52)]) == [1]  # moved about half its width
-    assert tracker.update(0.4, [(250, 20, 50, 50), (60, 25, 50, 50)]) == [2, 1]  # a second face enters
+    assert tracker.update(0.4, [(250, 20, 50, 50), (60, 25, 50, 50)]) == [
+        2,
+        1,
+    ]  # a second face enters
     assert tracker.update(0.6, []) == []  # both missed once
     assert tracker.update(0.8, [(70, 25, 50, 50), (250, 20, 50, 50)]) == [1, 2]
-    assert tracker.update(1.0, [(75, 25, 50, 50), (75, 25, 200, 200)]) == [1, 3]  # four times larger: another face
-    assert tracker.update(1.0 + MEMORY + 0.2, [(75, 25, 50, 50)]) == [4]  # gone too long: back, it is new
+    assert tracker.update(1.0, [(75, 25, 50, 50), (75, 25, 200, 200)]) == [
+        1,
+        3,
+    ]  # four times larger: another face
+    assert tracker.update(1.0 + MEMORY + 0.2, [(75, 25, 50, 50)]) == [
+        4
+    ]  # gone too long: back, it is new
 
 
 def test_tracker_matches_the_nearest_pairs_first() -> None:
@@ -99,7 +125,9 @@ def test_tracker_matches_the_nearest_pairs_first() -> None:
 def test_a_moving_face_keeps_its_id_at_the_times_sampled(tmp_path: Path) -> None:
     video = clip(tmp_path / "walk.mp4", Shot(2.0, (moving("happy", (0, 20), (230, 150)),)))
     rows = predict_video(BrightnessModel(), video, 5)
-    assert [r.time for r in rows] == pytest.approx([k / 5 for k in range(10)])  # found in every sampled frame
+    assert [r.time for r in rows] == pytest.approx(
+        [k / 5 for k in range(10)]
+    )  # found in every sampled frame
     assert {r.face for r in rows} == {1}
     xs = [r.box[0] for r in rows if r.box]
     assert xs == sorted(xs) and xs[-1] - xs[0] > 180  # the box followed the face across the frame
@@ -109,7 +137,9 @@ def test_a_cut_a_frame_without_faces_and_two_faces_at_once(tmp_path: Path) -> No
     video = clip(
         tmp_path / "cuts.avi",
         Shot(1.0, (moving("happy", (10, 20), (40, 30)),)),
-        Shot(1.0, (moving("sad", (200, 100), (230, 150)),)),  # cut: the happy face leaves, another enters
+        Shot(
+            1.0, (moving("sad", (200, 100), (230, 150)),)
+        ),  # cut: the happy face leaves, another enters
         Shot(0.4),  # nobody
         Shot(1.0, (moving("angry", (10, 140), (40, 140)), moving("happy", (150, 10), (150, 40)))),
     )
@@ -117,7 +147,9 @@ def test_a_cut_a_frame_without_faces_and_two_faces_at_once(tmp_path: Path) -> No
     by_time: dict[float, set[int | None]] = {}
     for r in rows:
         by_time.setdefault(round(r.time or 0, 3), set()).add(r.face)
-    assert [by_time.get(round(k / 5, 3)) for k in range(17)] == [{1}] * 5 + [{2}] * 5 + [None] * 2 + [{3, 4}] * 5
+    assert [by_time.get(round(k / 5, 3)) for k in range(17)] == [{1}] * 5 + [{2}] * 5 + [
+        None
+    ] * 2 + [{3, 4}] * 5
 
 
 @pytest.mark.parametrize(
@@ -138,7 +170,9 @@ def test_unusable_videos_are_reported(tmp_path: Path, content: bytes | None, err
 
 
 @pytest.mark.parametrize("rate", [0.0, -1.0, float("nan")])
-def test_a_video_without_a_frame_rate_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: float) -> None:
+def test_a_video_without_a_frame_rate_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: float
+) -> None:
     """OpenCV gives a rate of 0 (or worse) for some broken headers; FFmpeg guesses one for every
     file made here, so the capture is made to answer as for such a file."""
 
@@ -155,8 +189,10 @@ def test_a_video_without_a_frame_rate_is_reported(tmp_path: Path, monkeypatch: p
             return getattr(self.capture, name)
 
     video = clip(tmp_path / "norate.mp4", Shot(1.0))
-    monkeypatch.setattr("emotions.inference.video.cv2.VideoCapture", NoRate)
-    assert predict_video(BrightnessModel(), video, 5) == [Prediction(str(video), error="not a readable video (no frame rate)")]
+    monkeypatch.setattr("emotions.prediction.video.cv2.VideoCapture", NoRate)
+    assert predict_video(BrightnessModel(), video, 5) == [
+        Prediction(str(video), error="not a readable video (no frame rate)")
+    ]
 
 
 def test_folders_and_mixed_inputs_keep_their_order(tmp_path: Path) -> None:
@@ -166,9 +202,7 @@ def test_folders_and_mixed_inputs_keep_their_order(tmp_path: Path) -> None:
     (tmp_path / "in" / "notes.txt").write_text("neither")
     inputs = expand_inputs([str(tmp_path / "in")])
     assert [p.name for p, _ in inputs] == ["a.png", "b.mp4", "c.png"]
-    model = BrightnessModel()
-    model.predict = lambda items: [Prediction(str(path), label="happy") for path, _ in items]  # type: ignore[attr-defined]
-    rows = predict_all(model, inputs, 5)  # type: ignore[arg-type]
+    rows = predict_all(BrightnessModel(), inputs, 5)  # type: ignore[arg-type]
     assert [(Path(r.path).name, r.time) for r in rows] == [
         ("a.png", None),
         ("b.mp4", 0.0),
@@ -180,7 +214,14 @@ def test_folders_and_mixed_inputs_keep_their_order(tmp_path: Path) -> None:
 
 def face_rows(path: str, labels: list[str], face: int = 1) -> list[Prediction]:
     return [
-        Prediction(path, label, {c: 0.8 if c == label else 0.1 for c in CLASSES}, box=(1, 2, 30, 30), time=k / 5, face=face)
+        Prediction(
+            path,
+            label,
+            {c: 0.8 if c == label else 0.1 for c in CLASSES},
+            box=(1, 2, 30, 30),
+            time=k / 5,
+            face=face,
+        )
         for k, label in enumerate(labels)
     ]
 
@@ -195,9 +236,15 @@ def test_reports_give_times_ids_and_each_faces_share_of_each_emotion() -> None:
     [one, two] = summarise(rows)
     assert (one.face, one.samples, one.first, one.last) == (1, 3, 0.0, 0.4)
     assert one.shares == pytest.approx({"angry": 0, "happy": 2 / 3, "sad": 1 / 3})
-    assert sum(one.shares.values()) == pytest.approx(1) and sum(two.shares.values()) == pytest.approx(1)
+    assert sum(one.shares.values()) == pytest.approx(1) and sum(
+        two.shares.values()
+    ) == pytest.approx(1)
     entries = json.loads(as_json(rows))
-    assert entries[0] == {"path": "photo.png", "label": "sad", "probabilities": {"angry": 0.1, "happy": 0.2, "sad": 0.7}}
+    assert entries[0] == {
+        "path": "photo.png",
+        "label": "sad",
+        "probabilities": {"angry": 0.1, "happy": 0.2, "sad": 0.7},
+    }
     assert entries[1] == {
         "path": "clip.mp4",
         "time": 0.0,
@@ -208,7 +255,10 @@ def test_reports_give_times_ids_and_each_faces_share_of_each_emotion() -> None:
     }
     summaries = [e for e in entries if "shares" in e]
     assert entries.index(summaries[0]) == 11  # after the video's rows
-    assert [(s["face"], s["samples"], sum(s["shares"].values())) for s in summaries] == [(1, 3, pytest.approx(1)), (2, 7, 1)]
+    assert [(s["face"], s["samples"], sum(s["shares"].values())) for s in summaries] == [
+        (1, 3, pytest.approx(1)),
+        (2, 7, 1),
+    ]
     assert entries[-1] == {"path": "bad.mp4", "error": "not a readable video"}
     lines = as_csv(rows, CLASSES).splitlines()
     assert lines[:3] == [
@@ -224,7 +274,9 @@ def test_reports_give_times_ids_and_each_faces_share_of_each_emotion() -> None:
         "clip.mp4 face 2: 7 frames from 0.00 s to 1.20 s, angry 100%, happy 0%, sad 0%",
     ]
     images_only = [rows[0]]
-    assert as_csv(images_only, CLASSES).splitlines()[0] == "path,label,angry,happy,sad,box,error"  # as before videos
+    assert (
+        as_csv(images_only, CLASSES).splitlines()[0] == "path,label,angry,happy,sad,box,error"
+    )  # as before videos
     assert as_summary(images_only) == ""
 
 
@@ -233,7 +285,9 @@ def test_annotated_video_has_a_frame_per_sample_all_of_one_size(tmp_path: Path) 
         tmp_path / "two.mp4",
         Shot(1.0, (moving("angry", (0, 50), (20, 50)), moving("happy", (230, 0), (200, 0)))),
         Shot(0.6),
-        Shot(1.0, (moving("sad", (230, 150), (230, 150)),)),  # its label reaches past the frame's right edge
+        Shot(
+            1.0, (moving("sad", (230, 150), (230, 150)),)
+        ),  # its label reaches past the frame's right edge
     )
     rows = predict_video(BrightnessModel(), video, 4)
     [written] = write_annotated_videos(rows, tmp_path / "out", 4)
@@ -259,27 +313,43 @@ def test_frames_sit_at_the_same_place_whatever_their_faces() -> None:
     assert bare.shape[1] < labelled.shape[1] and bare.shape[0] == labelled.shape[0]
     _, _, _, (left, top) = cv2.minMaxLoc(cv2.matchTemplate(bare, frame, cv2.TM_CCOEFF_NORMED))
     assert np.array_equal(bare[top : top + 120, left : left + 160], frame)
-    assert np.array_equal(labelled[top + 10 : top + 120, left : left + 90], frame[10:, :90])  # away from the box
+    assert np.array_equal(
+        labelled[top + 10 : top + 120, left : left + 90], frame[10:, :90]
+    )  # away from the box
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan"])
 def test_a_bad_sampling_rate_is_one_error_line(tmp_path: Path, value: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "stages.predict", "clip.mp4", "--fps", value, "--model-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "stages.predict",
+            "clip.mp4",
+            "--fps",
+            value,
+            "--model-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     assert result.returncode == 2
-    assert result.stderr == f"error: --fps: expected a number of frames a second above 0, got '{value}'\n"
+    assert (
+        result.stderr
+        == f"error: --fps: expected a number of frames a second above 0, got '{value}'\n"
+    )
 
 
 def run_predict(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stages.predict", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "stages.predict", *args], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 @pytest.mark.slow
-def test_videos_through_the_command_with_a_trained_model(model_dir: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_videos_through_the_command_with_a_trained_model(model_dir: Path, tmp_path: Path) -> None:
     video = clip(
         tmp_path / "faces.mp4",
         Shot(1.0, (moving("happy", (10, 20), (40, 20)),)),
@@ -291,7 +361,9 @@ def test_videos_through_the_command_with_a_trained_model(model_dir: Path, tmp_pa
     model = ["--model-dir", str(model_dir)]
     first = run_predict(str(video), "--json", "--fps", "4", *model)
     assert first.returncode == 0, first.stderr
-    assert run_predict(str(video), "--json", "--fps", "4", *model).stdout == first.stdout  # reproducible
+    assert (
+        run_predict(str(video), "--json", "--fps", "4", *model).stdout == first.stdout
+    )  # reproducible
     entries = json.loads(first.stdout)
     rows = [e for e in entries if "time" in e]
     assert [round(r["time"], 3) for r in rows if r["face"] == 1] == [0, 0.267, 0.5, 0.767]
@@ -311,11 +383,18 @@ def test_videos_through_the_command_with_a_trained_model(model_dir: Path, tmp_pa
     assert both.returncode == 0, both.stderr
     assert both.stdout.count(f"{video} face ") == 3  # the summary, after the table
     assert both.stderr.splitlines() == [
-        f"predict: 0 annotated images, 1 annotated videos and their emotion timelines in {tmp_path / 'out'}",
+        "predict: 0 annotated images, 1 annotated videos and their emotion timelines in "
+        f"{tmp_path / 'out'}",
         f"warning: {tmp_path / 'corrupt.mp4'}: not a readable video",
         f"warning: {tmp_path / 'empty.avi'}: empty file",
         f"warning: {blank}: no face found in 5 sampled frames",
     ]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["faces.mp4", "faces_emotions.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "faces.mp4",
+        "faces_emotions.png",
+    ]
     none = run_predict(str(tmp_path / "corrupt.mp4"), "--csv", *model)
-    assert none.returncode == 1 and none.stderr == f"warning: {tmp_path / 'corrupt.mp4'}: not a readable video\n"
+    assert (
+        none.returncode == 1
+        and none.stderr == f"warning: {tmp_path / 'corrupt.mp4'}: not a readable video\n"
+    )

@@ -20,7 +20,8 @@ def test_votes_csv_is_keyed_by_relative_path(tmp_path: Path) -> None:
     path.write_text(
         "\ufeff"
         + HEADER
-        + "Training/sad/a.jpg,8,0,0,2,0,0,0,0,0,0\nbad/row.jpg,x,1\n\nTraining/happy/b.jpg,0,9,0,0,0,0,0,0,1,0\n"
+        + "Training/sad/a.jpg,8,0,0,2,0,0,0,0,0,0\nbad/row.jpg,x,1\n\n"
+        + "Training/happy/b.jpg,0,9,0,0,0,0,0,0,1,0\n"
     )
     read = votes.read_votes_csv(path)
     assert sorted(read) == ["Training/happy/b.jpg", "Training/sad/a.jpg"]
@@ -30,25 +31,39 @@ def test_votes_csv_is_keyed_by_relative_path(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_votes_csv_is_named(tmp_path: Path) -> None:
     path = tmp_path / "votes.csv"
     path.write_text("emotion,pixels,Usage\n")
-    with pytest.raises(UserError, match=r"votes.csv: not a votes CSV \(expected the header path,neutral,"):
+    with pytest.raises(
+        UserError, match=r"votes.csv: not a votes CSV \(expected the header path,neutral,"
+    ):
         votes.read_votes_csv(path)
 
 
 def test_label_csv_rows(tmp_path: Path) -> None:
     path = tmp_path / "label.csv"
-    path.write_text('fer0000000.png,"(0, 0, 48, 48)",4,0,0,1,3,2,0,0,0,0\nfer0000001.png,"(0, 0, 48, 48)",6,0,1\n')
+    path.write_text(
+        'fer0000000.png,"(0, 0, 48, 48)",4,0,0,1,3,2,0,0,0,0\nfer0000001.png,"(0, 0, 48, '
+        '48)",6,0,1\n'
+    )
     rows = list(votes.read_label_csv(path))
     assert rows[0][0] == "fer0000000.png" and rows[0][1] is not None and rows[0][1].sum() == 10
     assert rows[1] == ("fer0000001.png", None)
 
 
 def test_answers_map_onto_classes_through_aliases() -> None:
-    aliased = spec(("angry", "happy", "sad"))  # aliases: anger -> angry; happiness, sadness need aliases
-    assert votes.answer_columns(("angry", "happy", "sad"), aliased.canonical).tolist() == [4, -1, -1]
+    aliased = spec(
+        ("angry", "happy", "sad")
+    )  # aliases: anger -> angry; happiness, sadness need aliases
+    assert votes.answer_columns(("angry", "happy", "sad"), aliased.canonical).tolist() == [
+        4,
+        -1,
+        -1,
+    ]
     from emotions.data.sources import SourceSpec
 
     full = SourceSpec(
-        ("angry", "happy", "sad", "neutral"), {"anger": "angry", "happiness": "happy", "sadness": "sad"}, (), "auto"
+        ("angry", "happy", "sad", "neutral"),
+        {"anger": "angry", "happiness": "happy", "sadness": "sad"},
+        (),
+        "auto",
     )
     columns = votes.answer_columns(full.classes, full.canonical)
     assert columns.tolist() == [4, 1, 3, 0]
@@ -92,7 +107,11 @@ def ferplus_tree(root: Path) -> Path:
             ("g.png", "x"),  # a broken row
         ],
         "FER2013Valid": [("h.png", "0,6,0,0,4,0,0,0,0,0"), ("i.png", "0,0,0,5,5,0,0,0,0,0")],
-        "FER2013Test": [("j.png", "0,0,0,2,8,0,0,0,0,0"), ("k.png", "0,9,0,0,0,0,0,0,0,1"), ("l.png", "3,0,0,7,0,0,0,0,0,0")],
+        "FER2013Test": [
+            ("j.png", "0,0,0,2,8,0,0,0,0,0"),
+            ("k.png", "0,9,0,0,0,0,0,0,0,1"),
+            ("l.png", "3,0,0,7,0,0,0,0,0,0"),
+        ],
     }
     for part, items in rows.items():
         (root / part).mkdir(parents=True)
@@ -109,7 +128,10 @@ def full_spec(votes_file: str | None = None) -> SourceSpec:
 
 
 def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: Path) -> None:
-    items = {Path(item.origin).name: item for item in read_source(ferplus_tree(tmp_path / "ferplus"), full_spec())}
+    items = {
+        Path(item.origin).name: item
+        for item in read_source(ferplus_tree(tmp_path / "ferplus"), full_spec())
+    }
     labels = {name[0]: item.label for name, item in items.items()}
     # i.png is a tie between sadness and anger: the class listed first in data.classes wins
     assert labels == {
@@ -126,7 +148,10 @@ def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: 
         "k": "happy",
         "l": "sad",
     }
-    assert items["d.png"].crowd == votes.CROWD_NOT_A_FACE and items["e.png"].crowd == votes.CROWD_NO_VOTE
+    assert (
+        items["d.png"].crowd == votes.CROWD_NOT_A_FACE
+        and items["e.png"].crowd == votes.CROWD_NO_VOTE
+    )
     assert items["g.png"].pixels is None and "no ten vote counts" in str(items["g.png"].error)
     np.testing.assert_array_equal(items["f.png"].votes, [5, 0, 1])  # angry, happy, sad
     assert part_roles([item.part for item in items.values()]) == {
@@ -138,12 +163,16 @@ def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: 
 
 def test_crowd_rejects_leave_training_and_are_counted(tmp_path: Path) -> None:
     root = ferplus_tree(tmp_path / "ferplus")
-    prepared, rows, report = preparation.prepare(read_source(root, full_spec()), CLASSES, prepare_params())
+    result = preparation.prepare(read_source(root, full_spec()), CLASSES, prepare_params())
+    prepared, rows, report = result.prepared, result.manifest, result.report
     reasons = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
     assert reasons["d.png"] == votes.CROWD_NOT_A_FACE and reasons["e.png"] == votes.CROWD_NO_VOTE
     assert prepared.votes is not None and prepared.votes.shape == (len(prepared.labels), 3)
     removed = {step["step"]: step["removed"] for step in report["steps"][1:]}
-    assert removed[f"after removing {votes.CROWD_NOT_A_FACE}"] == 1 and removed[f"after removing {votes.CROWD_NO_VOTE}"] == 1
+    assert (
+        removed[f"after removing {votes.CROWD_NOT_A_FACE}"] == 1
+        and removed[f"after removing {votes.CROWD_NO_VOTE}"] == 1
+    )
 
 
 def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
@@ -160,16 +189,27 @@ def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
     lines = [
         f"{part}/{name}/{name}{i}.png,{counts}\n"
         for part in ("Training", "PublicTest")
-        for name, counts in (("angry", "0,0,0,1,9,0,0,0,0,0"), ("happy", "0,10,0,0,0,0,0,0,0,0"), ("sad", "6,0,0,4,0,0,0,0,0,0"))
+        for name, counts in (
+            ("angry", "0,0,0,1,9,0,0,0,0,0"),
+            ("happy", "0,10,0,0,0,0,0,0,0,0"),
+            ("sad", "6,0,0,4,0,0,0,0,0,0"),
+        )
         for i in range(3)
     ]
     lines[0] = "Training/angry/angry0.png,10,0,0,0,0,0,0,0,0,0\n"  # neutral only: out of training
-    lines[9] = "PublicTest/angry/angry0.png,0,0,0,0,0,0,0,0,0,10\n"  # not a face, but held out: kept
+    # not a face, but held out: kept
+    lines[9] = "PublicTest/angry/angry0.png,0,0,0,0,0,0,0,0,0,10\n"
     del lines[1]  # Training/angry/angry1.png has no votes
     (root / "votes.csv").write_text(HEADER + "".join(lines))
-    prepared, rows, _ = preparation.prepare(read_source(root, full_spec("votes.csv")), CLASSES, prepare_params())
+    result = preparation.prepare(
+        read_source(root, full_spec("votes.csv")), CLASSES, prepare_params()
+    )
+    prepared, rows = result.prepared, result.manifest
     reasons = {r.path.split("faces/")[1]: r.reason for r in rows if r.status == "skipped"}
-    assert reasons == {"Training/angry/angry0.png": votes.CROWD_NO_VOTE, "Training/angry/angry1.png": votes.NO_VOTES}
+    assert reasons == {
+        "Training/angry/angry0.png": votes.CROWD_NO_VOTE,
+        "Training/angry/angry1.png": votes.NO_VOTES,
+    }
     assert prepared.votes is not None and len(prepared.labels) == 16
     with pytest.raises(UserError, match=r"^data.votes: .*missing.csv not found"):
         list(read_source(root, full_spec("missing.csv")))

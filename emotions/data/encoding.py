@@ -16,7 +16,11 @@ class Encoding:
     face_detect: bool  # inputs are the faces found in an image (Haar cascade), not the whole image
 
     def as_json(self) -> dict[str, object]:
-        return {"classes": list(self.classes), "image_size": self.image_size, "face_detect": self.face_detect}
+        return {
+            "classes": list(self.classes),
+            "image_size": self.image_size,
+            "face_detect": self.face_detect,
+        }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Encoding:

@@ -1,5 +1,5 @@
-"""Data hygiene: near-blank images, exact duplicates, conflicting labels, and test images leaking into
-training. Real face data sets (FER-2013 among them) have all four."""
+"""Data hygiene: near-blank images, exact duplicates, conflicting labels, and test images leaking
+into training. Real face data sets (FER-2013 among them) have all four."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def digest(gray: np.ndarray) -> str:
     return hashlib.sha1(repr(gray.shape).encode() + gray.tobytes()).hexdigest()
 
 
-def duplicate_reasons(digests: Sequence[str], labels: Sequence[str], roles: Sequence[str]) -> list[str | None]:
+def duplicate_reasons(
+    digests: Sequence[str], labels: Sequence[str], roles: Sequence[str]
+) -> list[str | None]:
     """Why each image must go (or None to keep it).
 
     If the copies of one image disagree on the label, every copy goes, in every part: the label

@@ -12,13 +12,18 @@ import numpy as np
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 MIN_SIDE = 2  # a 1x1 "image" carries no face
-FACE_MARGIN = 0.15  # Haar boxes stop at the brows and chin; face crops in data sets show a little more
+# Haar boxes stop at the brows and chin; face crops in data sets show a little more
+FACE_MARGIN = 0.15
 MIN_FACE = 20  # pixels: smaller detections are noise at the sizes we classify
 DETECT_SIDE = 1024  # larger photos are searched at this size: as accurate for faces, far faster
 # Memory bound: an image of more pixels than this is refused, or, a JPEG, decoded at 1/2, 1/4 or 1/8
 # scale (libjpeg scales while decoding); one 20000x20000 PNG once took prepare from 62 MB to 3.6 GB.
 MAX_PIXELS = 100_000_000  # 10000x10000: a 100-megapixel photo decodes to 100 MB of gray pixels
-_REDUCED = {2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4, 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -43,7 +48,8 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     i = 2
     while i + 9 <= len(data) and data[i] == 0xFF:
         marker = data[i + 1]
-        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:  # fill byte, markers without a length
+        # fill byte, markers without a length
+        if marker == 0xFF or marker == 0x01 or 0xD0 <= marker <= 0xD7:
             i += 1 if marker == 0xFF else 2
             continue
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
@@ -63,15 +69,19 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
         for entry in range(offset + 2, offset + 2 + 12 * count, 12):
             tag, kind, _, value = struct.unpack(order + "HHI4s", data[entry : entry + 12])
             if tag in (256, 257):
-                found[tag] = struct.unpack(order + "H", value[:2])[0] if kind == 3 else struct.unpack(order + "I", value)[0]
+                found[tag] = (
+                    struct.unpack(order + "H", value[:2])[0]
+                    if kind == 3
+                    else struct.unpack(order + "I", value)[0]
+                )
         return found[256], found[257]
     except (struct.error, KeyError):
         return None
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height of a PNG, JPEG, BMP, TIFF or WebP image from its header, without decoding it;
-    None when the header is not one of these (OpenCV's own limit, a gigapixel, then applies)."""
+    """Width and height of a PNG, JPEG, BMP, TIFF or WebP image from its header, without decoding
+    it; None when the header is not one of these (OpenCV's own limit, a gigapixel, then applies)."""
     try:
         if data[:8] == b"\x89PNG\r\n\x1a\n":
             return struct.unpack(">II", data[16:24])
@@ -87,7 +97,9 @@ def header_size(data: bytes) -> tuple[int, int] | None:
         if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
             chunk = data[12:16]
             if chunk == b"VP8X":
-                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+                return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(
+                    data[27:30], "little"
+                )
             if chunk == b"VP8L":
                 bits = int.from_bytes(data[21:25], "little")
                 return 1 + (bits & 0x3FFF), 1 + (bits >> 14 & 0x3FFF)
@@ -106,20 +118,25 @@ def _decode_flags(data: bytes) -> int:
         return cv2.IMREAD_GRAYSCALE
     pixels = size[0] * size[1]
     factor = next((f for f in sorted(_REDUCED) if pixels <= MAX_PIXELS * f * f), None)
-    if factor is None or data[:2] != b"\xff\xd8":  # other decoders read the whole image before shrinking it
-        raise BadImage(f"too large ({size[0]}x{size[1]} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels)")
+    # other decoders read the whole image before shrinking it
+    if factor is None or data[:2] != b"\xff\xd8":
+        raise BadImage(
+            f"too large ({size[0]}x{size[1]} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels)"
+        )
     return _REDUCED[factor]
 
 
 def listed(path: Path) -> bool:
-    """Whether a listing of inputs keeps ``path``: a file, or a link, whatever it leads to, so that a
-    link that cannot be read is reported (``broken_link``, ``read_gray``) rather than left out."""
+    """Whether a listing of inputs keeps ``path``: a file, or a link, whatever it leads to, so that
+    a link that cannot be read is reported (``broken_link``, ``read_gray``) rather than left out."""
     return path.is_file() or path.is_symlink()
 
 
 def broken_link(path: Path) -> str | None:
     """Why ``path`` cannot be read when it is a link that leads nowhere; None otherwise."""
-    return f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None
+    return (
+        f"broken link (to {os.readlink(path)})" if path.is_symlink() and not path.exists() else None
+    )
 
 
 def read_gray(path: Path) -> np.ndarray:
@@ -151,15 +168,24 @@ def _face_cascade() -> cv2.CascadeClassifier:
 
 
 def detect_faces(gray: np.ndarray) -> list[Box]:
-    """Faces in a grayscale image, largest first, each box widened by ``FACE_MARGIN`` and clipped."""
+    """Faces in a grayscale image, largest first, each box widened by ``FACE_MARGIN`` and
+    clipped."""
     height, width = gray.shape[:2]
     scale = min(1.0, DETECT_SIDE / max(height, width))
     small = (
-        gray if scale == 1.0 else cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        gray
+        if scale == 1.0
+        else cv2.resize(
+            gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
     )
-    found = _face_cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE))
+    found = _face_cascade().detectMultiScale(
+        small, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE, MIN_FACE)
+    )
     boxes = []
-    for x, y, w, h in sorted((tuple(round(v / scale) for v in f) for f in found), key=lambda b: -b[2] * b[3]):
+    for x, y, w, h in sorted(
+        (tuple(round(v / scale) for v in f) for f in found), key=lambda b: -b[2] * b[3]
+    ):
         dx, dy = int(w * FACE_MARGIN), int(h * FACE_MARGIN)
         x0, y0 = max(0, x - dx), max(0, y - dy)
         boxes.append((x0, y0, min(width, x + w + dx) - x0, min(height, y + h + dy) - y0))
@@ -174,13 +200,18 @@ def crop(gray: np.ndarray, box: Box) -> np.ndarray:
 def preprocess(gray: np.ndarray, size: int) -> np.ndarray:
     """Resize an 8-bit grayscale image to size x size and scale its pixels to [0, 1] (float32)."""
     shrinking = gray.shape[0] > size or gray.shape[1] > size
-    resized = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        gray, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    )
     return resized.astype(np.float32) / 255.0
 
 
-def model_inputs(gray: np.ndarray, size: int, face_detect: bool) -> list[tuple[Box | None, np.ndarray]]:
-    """The one way a decoded image becomes model inputs, shared by prepare and predict so they cannot
-    drift apart: the whole image, or with ``face_detect`` each face found (largest first; none is [])."""
+def model_inputs(
+    gray: np.ndarray, size: int, face_detect: bool
+) -> list[tuple[Box | None, np.ndarray]]:
+    """The one way a decoded image becomes model inputs, shared by prepare and predict so they
+    cannot drift apart: the whole image, or with ``face_detect`` each face found (largest first;
+    none is [])."""
     if not face_detect:
         return [(None, preprocess(gray, size))]
     return [(box, preprocess(crop(gray, box), size)) for box in detect_faces(gray)]

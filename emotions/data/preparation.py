@@ -1,5 +1,5 @@
-"""Preparation: raw images made into model inputs and cleaned, with a manifest and a data report that
-say what was kept, what was dropped and why."""
+"""Preparation: raw images made into model inputs and cleaned, with a manifest and a data report
+that say what was kept, what was dropped and why."""
 
 from __future__ import annotations
 
@@ -26,7 +26,14 @@ REPORT_FILE = "report.json"
 
 UNREADABLE = "unreadable"
 NO_FACE = "no face found"
-REMOVAL_STEPS = (UNREADABLE, NO_FACE, votes.CROWD_NOT_A_FACE, votes.CROWD_NO_VOTE, votes.NO_VOTES, *hygiene.STEPS)
+REMOVAL_STEPS = (
+    UNREADABLE,
+    NO_FACE,
+    votes.CROWD_NOT_A_FACE,
+    votes.CROWD_NO_VOTE,
+    votes.NO_VOTES,
+    *hygiene.STEPS,
+)
 
 
 @dataclass(frozen=True)
@@ -38,16 +45,30 @@ class ManifestRow:
     reason: str = ""
 
 
-def from_source(source: Path, data: DataParams, p: PrepareParams) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
+@dataclass(frozen=True)
+class Outcome:
+    """What prepare produced: the faces kept, a manifest row for every input, the data report."""
+
+    prepared: Prepared
+    manifest: list[ManifestRow]
+    report: dict[str, object]
+
+
+def from_source(source: Path, data: DataParams, p: PrepareParams) -> Outcome:
     """The prepare stage's work: every image of ``data.classes`` and ``data.extra_classes`` in the
     source, read as the ``data`` params say, then ``prepare``."""
-    spec = SourceSpec(data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes)
+    spec = SourceSpec(
+        data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes
+    )
     return prepare(read_source(source, spec), data.classes, p, data.extra_classes)
 
 
 def prepare(
-    items: Iterable[RawImage], classes: Sequence[str], p: PrepareParams, extra_classes: Sequence[str] = ()
-) -> tuple[Prepared, list[ManifestRow], dict[str, object]]:
+    items: Iterable[RawImage],
+    classes: Sequence[str],
+    p: PrepareParams,
+    extra_classes: Sequence[str] = (),
+) -> Outcome:
     """Preprocess every raw image with the shared function, as ``p`` says (size, face detection,
     what to do with a bad file), then clean: see ``hygiene``. Labels index ``classes`` followed by
     ``extra_classes``."""
@@ -80,14 +101,18 @@ def prepare(
     # beside Training would become the test set).
     roles_by_name = part_roles([item.part for item in seen if item.error is None])
     roles = [roles_by_name.get(item.part, "") for item in seen]
-    for i, item in enumerate(seen):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
+    for i, item in enumerate(
+        seen
+    ):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
         if reasons[i] is None and item.crowd and (not item.label or roles[i] in ("train", "")):
             reasons[i] = item.crowd
     if p.dedupe:
         kept = sorted(inputs)
         for i, why in zip(
             kept,
-            hygiene.duplicate_reasons([digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept]),
+            hygiene.duplicate_reasons(
+                [digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept]
+            ),
             strict=True,
         ):
             if why is not None:
@@ -95,7 +120,11 @@ def prepare(
 
     rows = [
         ManifestRow(
-            _text(item.origin), item.label, _text(item.part), "skipped" if why else "used", ": ".join(filter(None, [why, detail]))
+            _text(item.origin),
+            item.label,
+            _text(item.part),
+            "skipped" if why else "used",
+            ": ".join(filter(None, [why, detail])),
         )
         for item, why, detail in zip(seen, reasons, details, strict=True)
     ]
@@ -104,7 +133,9 @@ def prepare(
     every_class = [*classes, *extra_classes]
     for name in every_class:
         if name not in labels:
-            raise UserError(f"class {name!r}: no usable image left after prepare (see the manifest's reasons)")
+            raise UserError(
+                f"class {name!r}: no usable image left after prepare (see the manifest's reasons)"
+            )
     prepared = Prepared(
         images=np.stack([inputs[i] for i in used]).astype(np.float32, copy=False),
         labels=np.asarray([every_class.index(label) for label in labels], dtype=np.int64),
@@ -113,14 +144,16 @@ def prepare(
         extra_classes=tuple(extra_classes),
         votes=_votes([seen[i] for i in used], len(every_class)),
     )
-    return prepared, rows, _report(seen, reasons, roles, roles_by_name, every_class)
+    return Outcome(prepared, rows, _report(seen, reasons, roles, roles_by_name, every_class))
 
 
 def _votes(items: Sequence[RawImage], num_classes: int) -> np.ndarray | None:
     """(N, classes) crowd votes where the source has votes (zeros for a face without), else None."""
     if all(item.votes is None for item in items):
         return None
-    return np.stack([np.zeros(num_classes, np.float32) if item.votes is None else item.votes for item in items])
+    return np.stack(
+        [np.zeros(num_classes, np.float32) if item.votes is None else item.votes for item in items]
+    )
 
 
 def _text(name: str) -> str:
@@ -149,15 +182,32 @@ def _report(
         if not removed:
             continue
         alive = [i for i in alive if reasons[i] != step]
-        steps.append({"step": f"after removing {step}", "removed": len(removed), "total": len(alive), "per_class": counts(alive)})
-    by_part = {role or "all": counts(i for i in alive if roles[i] == role) for role in sorted(set(roles[i] for i in alive))}
+        steps.append(
+            {
+                "step": f"after removing {step}",
+                "removed": len(removed),
+                "total": len(alive),
+                "per_class": counts(alive),
+            }
+        )
+    by_part = {
+        role or "all": counts(i for i in alive if roles[i] == role)
+        for role in sorted(set(roles[i] for i in alive))
+    }
     return {"parts": roles_by_name, "steps": steps, "final_per_part": by_part}
 
 
 def _manifest_csv(rows: Sequence[ManifestRow]) -> str:
-    return csv_text(["path", "class", "part", "status", "reason"], ([r.path, r.label, r.part, r.status, r.reason] for r in rows))
+    return csv_text(
+        ["path", "class", "part", "status", "reason"],
+        ([r.path, r.label, r.part, r.status, r.reason] for r in rows),
+    )
 
 
-def save(prepared: Prepared, rows: Sequence[ManifestRow], report: dict[str, object], out_dir: Path) -> None:
+def save(outcome: Outcome, out_dir: Path) -> None:
     """The prepared data set plus its manifest and data report, in one atomic folder."""
-    store.save(prepared, out_dir, {MANIFEST_FILE: _manifest_csv(rows), REPORT_FILE: json.dumps(report, indent=2) + "\n"})
+    texts = {
+        MANIFEST_FILE: _manifest_csv(outcome.manifest),
+        REPORT_FILE: json.dumps(outcome.report, indent=2) + "\n",
+    }
+    store.save(outcome.prepared, out_dir, texts)

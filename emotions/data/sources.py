@@ -1,7 +1,7 @@
-"""Raw data sets as users bring them: a folder tree (one sub-folder per class, optionally inside part
-folders such as ``train/`` and ``test/``, optionally with a CSV of crowd votes), FER+'s own layout
-(part folders of images, each with a ``label.csv`` of votes), or the original FER-2013 CSV, streamed
-row by row."""
+"""Raw data sets as users bring them: a folder tree (one sub-folder per class, optionally inside
+part folders such as ``train/`` and ``test/``, optionally with a CSV of crowd votes), FER+'s own
+layout (part folders of images, each with a ``label.csv`` of votes), or the original FER-2013 CSV,
+streamed row by row."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import TextIO
 import numpy as np
 
 from emotions.data import votes
-from emotions.errors import UserError
 from emotions.data.imaging import BadImage, is_image_file, listed, read_gray
+from emotions.errors import UserError
 
 FER_CSV_COLUMNS = ("emotion", "pixels")
 FER_SIDE = 48
@@ -29,13 +29,15 @@ FERPLUS_LABELS = "label.csv"  # in each part folder of FER+'s layout
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """What to read from a source: the classes in order, and how folder or CSV labels map onto them."""
+    """What to read from a source: the classes in order, and how folder or CSV labels map onto
+    them."""
 
     classes: tuple[str, ...]
     aliases: Mapping[str, str]  # lower-cased folder name -> class name
     csv_emotions: tuple[str, ...]  # CSV emotion code i -> name
     format: str  # "auto", "folders" or "csv"
-    votes: str | None = None  # a votes CSV in a folder tree's top folder (FER+'s layout has its own)
+    # a votes CSV in a folder tree's top folder (FER+'s layout has its own)
+    votes: str | None = None
 
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
@@ -53,7 +55,8 @@ class RawImage:
     part: str  # the part's name as the source spells it; "" when the source has no parts
     pixels: np.ndarray | None
     error: str | None = None
-    votes: np.ndarray | None = None  # the crowd's votes for each class in use, where the source has them
+    # the crowd's votes for each class in use, where the source has them
+    votes: np.ndarray | None = None
     crowd: str | None = None  # why the crowd rules the face out of training, if it does
 
 
@@ -62,14 +65,19 @@ def source_format(source: Path, requested: str) -> str:
         raise UserError(f"{source}: raw data not found (set data.source in params.yaml)")
     found = "folders" if source.is_dir() else "csv" if source.suffix.lower() == ".csv" else None
     if requested != "auto" and found != requested:
-        raise UserError(f"{source}: data.format is {requested!r} but this is not a {requested} source")
+        raise UserError(
+            f"{source}: data.format is {requested!r} but this is not a {requested} source"
+        )
     if found is None:
-        raise UserError(f"{source}: data.source must be a folder of class folders or a FER-2013 .csv file")
+        raise UserError(
+            f"{source}: data.source must be a folder of class folders or a FER-2013 .csv file"
+        )
     return found
 
 
 def read_source(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
-    """Every image of the chosen classes, in a stable order; a class with no images is a user error."""
+    """Every image of the chosen classes, in a stable order; a class with no images is a user
+    error."""
     if source_format(source, spec.format) == "csv":
         yield from _read_csv(source, spec)
     elif any((folder / FERPLUS_LABELS).is_file() for folder in _subfolders(source)):
@@ -81,9 +89,9 @@ def read_source(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
 
 
 def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
-    """FER+'s layout: part folders (``FER2013Train/``, ``FER2013Valid/``, ``FER2013Test/``) of images,
-    each listed in the folder's ``label.csv`` with ten votes. With no single label, a face's label is
-    the crowd's majority among the classes in use."""
+    """FER+'s layout: part folders (``FER2013Train/``, ``FER2013Valid/``, ``FER2013Test/``) of
+    images, each listed in the folder's ``label.csv`` with ten votes. With no single label, a face's
+    label is the crowd's majority among the classes in use."""
     columns = votes.answer_columns(spec.classes, spec.canonical)
     seen: set[str] = set()
     for folder in _subfolders(source):
@@ -92,7 +100,9 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
         for name, counts in votes.read_label_csv(folder / FERPLUS_LABELS):
             path = str(folder / name)
             if counts is None:
-                yield RawImage(path, "", folder.name, None, f"its {FERPLUS_LABELS} row has no ten vote counts")
+                yield RawImage(
+                    path, "", folder.name, None, f"its {FERPLUS_LABELS} row has no ten vote counts"
+                )
                 continue
             class_votes = votes.class_votes(counts, columns)
             crowd = votes.verdict(counts, class_votes)
@@ -106,14 +116,19 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
             yield RawImage(path, label, folder.name, pixels, votes=class_votes, crowd=crowd)
     absent = [c for c in spec.classes if c not in seen]
     if absent:
-        raise UserError(f"{source}: no face the crowd labels {absent[0]!r} (a class of data.classes)")
+        raise UserError(
+            f"{source}: no face the crowd labels {absent[0]!r} (a class of data.classes)"
+        )
 
 
 def _with_votes(items: Iterator[RawImage], source: Path, spec: SourceSpec) -> Iterator[RawImage]:
-    """A folder tree's items with their votes from the votes CSV, matched by path below ``source``."""
+    """A folder tree's items with their votes from the votes CSV, matched by path below
+    ``source``."""
     path = source / str(spec.votes)
     if not path.is_file():
-        raise UserError(f"data.votes: {path} not found (a votes CSV in the data.source folder, or none)")
+        raise UserError(
+            f"data.votes: {path} not found (a votes CSV in the data.source folder, or none)"
+        )
     table = votes.read_votes_csv(path)
     columns = votes.answer_columns(spec.classes, spec.canonical)
     for item in items:
@@ -131,7 +146,8 @@ def _subfolders(folder: Path) -> list[Path]:
 
 def _visible_files(folder: Path) -> list[Path]:
     """Every non-hidden file below ``folder``, sorted: determinism needs a stable order. Links come
-    too, so that a broken one, or one to a folder (not followed), is reported rather than left out."""
+    too, so that a broken one, or one to a folder (not followed), is reported rather than left
+    out."""
     return sorted(
         p
         for p in folder.rglob("*")
@@ -157,7 +173,10 @@ def folder_layout(source: Path, spec: SourceSpec) -> dict[str, dict[str, list[Pa
         layout = {p.name: found for p in _subfolders(source) if (found := _class_folders(p, spec))}
     if not layout:
         names = ", ".join(p.name for p in _subfolders(source)) or "none"
-        raise UserError(f"{source}: no class folders for data.classes {list(spec.classes)} (sub-folders found: {names})")
+        raise UserError(
+            f"{source}: no class folders for data.classes {list(spec.classes)} "
+            f"(sub-folders found: {names})"
+        )
     for part, classes in layout.items():
         where = source / part if part else source
         missing = [c for c in spec.classes if c not in classes]
@@ -178,7 +197,13 @@ def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                     yield RawImage(str(path), name, part, None, "a link to a folder (not followed)")
                     continue
                 if not is_image_file(path):
-                    yield RawImage(str(path), name, part, None, f"not an image file ({path.suffix or 'no suffix'})")
+                    yield RawImage(
+                        str(path),
+                        name,
+                        part,
+                        None,
+                        f"not an image file ({path.suffix or 'no suffix'})",
+                    )
                     continue
                 try:
                     yield RawImage(str(path), name, part, read_gray(path))
@@ -218,7 +243,9 @@ def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     codes = [spec.canonical(name) for name in spec.csv_emotions]
     missing = [c for c in spec.classes if c not in codes]
     if missing:
-        raise UserError(f"data.csv_emotions: class {missing[0]!r} of data.classes has no emotion code")
+        raise UserError(
+            f"data.csv_emotions: class {missing[0]!r} of data.classes has no emotion code"
+        )
     seen: set[str] = set()
     # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark.
     with source.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
@@ -226,7 +253,9 @@ def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
         _, first, _ = next(records, (0, None, None))
         header = [h.strip().lower() for h in first or []]
         if not all(column in header for column in FER_CSV_COLUMNS):
-            raise UserError(f"{source}: not a FER-2013 CSV (header must have emotion and pixels columns)")
+            raise UserError(
+                f"{source}: not a FER-2013 CSV (header must have emotion and pixels columns)"
+            )
         i_emotion, i_pixels = header.index("emotion"), header.index("pixels")
         i_usage = header.index("usage") if "usage" in header else None
         for line, row, problem in records:
@@ -236,15 +265,29 @@ def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                 continue
             part = row[i_usage].strip() if i_usage is not None and len(row) > i_usage else ""
             if len(row) < len(header):
-                yield RawImage(origin, "", part, None, f"{len(row)} fields, not {len(header)} ({', '.join(header)})")
+                yield RawImage(
+                    origin,
+                    "",
+                    part,
+                    None,
+                    f"{len(row)} fields, not {len(header)} ({', '.join(header)})",
+                )
                 continue
             try:
                 code = int(row[i_emotion])
             except ValueError:
-                yield RawImage(origin, "", part, None, f"emotion {row[i_emotion].strip()!r} is not a number")
+                yield RawImage(
+                    origin, "", part, None, f"emotion {row[i_emotion].strip()!r} is not a number"
+                )
                 continue
             if not 0 <= code < len(codes):
-                yield RawImage(origin, "", part, None, f"emotion code {code} is not in data.csv_emotions (0 to {len(codes) - 1})")
+                yield RawImage(
+                    origin,
+                    "",
+                    part,
+                    None,
+                    f"emotion code {code} is not in data.csv_emotions (0 to {len(codes) - 1})",
+                )
                 continue
             name = codes[code]
             if name is None:
@@ -256,7 +299,9 @@ def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                 yield RawImage(origin, name, part, None, "pixels are not 8-bit numbers")
                 continue
             if pixels.size != FER_SIDE * FER_SIDE:
-                yield RawImage(origin, name, part, None, f"{pixels.size} pixels, not {FER_SIDE}x{FER_SIDE}")
+                yield RawImage(
+                    origin, name, part, None, f"{pixels.size} pixels, not {FER_SIDE}x{FER_SIDE}"
+                )
                 continue
             yield RawImage(origin, name, part, pixels.reshape(FER_SIDE, FER_SIDE))
     absent = [c for c in spec.classes if c not in seen]
@@ -278,7 +323,8 @@ def part_roles(parts: Sequence[str]) -> dict[str, str]:
     if len(train) != 1 or not 1 <= len(held_out) <= 2:
         raise UserError(
             f"data.source: cannot tell train from test among parts {names} "
-            "(expected one training part such as train/ or Training/, and one or two held-out parts)"
+            "(expected one training part such as train/ or Training/, and one or two held-out "
+            "parts)"
         )
     roles = {train[0]: "train"}
     if len(held_out) == 1:
@@ -288,7 +334,9 @@ def part_roles(parts: Sequence[str]) -> dict[str, str]:
     a_val = a.lower() in VAL_NAMES and b.lower() in TEST_NAMES - {"publictest"}
     b_val = b.lower() in VAL_NAMES and a.lower() in TEST_NAMES - {"publictest"}
     if a_val == b_val:
-        raise UserError(f"data.source: cannot tell validation from test between parts {a!r} and {b!r}")
+        raise UserError(
+            f"data.source: cannot tell validation from test between parts {a!r} and {b!r}"
+        )
     val, test = (a, b) if a_val else (b, a)
     roles.update({val: "val", test: "test"})
     return roles

@@ -1,4 +1,5 @@
-"""Train/validation/test split: the source's own parts where it names them, otherwise stratified and seeded."""
+"""Train/validation/test split: the source's own parts where it names them, otherwise stratified and
+seeded."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ PARTS = ("train", "val", "test")
 
 
 def _carve(
-    pool: np.ndarray, labels: np.ndarray, classes: Sequence[str], fractions: dict[str, float], rng: np.random.Generator
+    pool: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    fractions: dict[str, float],
+    rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
-    """Take each fraction of every class from ``pool`` (at least one image each); the rest is "train"."""
+    """Take each fraction of every class from ``pool`` (at least one image each); the rest is
+    "train"."""
     chunks: dict[str, list[np.ndarray]] = {name: [] for name in (*fractions, "train")}
     for index, name in enumerate(classes):
         members = pool[labels[pool] == index]
@@ -28,13 +34,21 @@ def _carve(
             chunks[part].append(members[start : start + take])
             start += take
         if start >= len(members):
-            raise UserError(f"split: class {name!r} has {len(members)} images, too few for a train, validation and test part")
+            raise UserError(
+                f"split: class {name!r} has {len(members)} images, too few for a "
+                "train, validation and test part"
+            )
         chunks["train"].append(members[start:])
     return {part: np.sort(np.concatenate(c)) for part, c in chunks.items()}
 
 
 def split(
-    labels: np.ndarray, roles: np.ndarray, classes: Sequence[str], val_fraction: float, test_fraction: float, seed: int
+    labels: np.ndarray,
+    roles: np.ndarray,
+    classes: Sequence[str],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
 ) -> dict[str, np.ndarray]:
     """Indices of each part. A source with parts keeps them (validation comes from its training part
     when it has none); a source without is split stratified, every class keeping its share. Labels
@@ -43,12 +57,20 @@ def split(
     rng = np.random.default_rng(seed)
     extra = labels >= len(classes)
     if not roles.any():
-        parts = _carve(np.flatnonzero(~extra), labels, classes, {"test": test_fraction, "val": val_fraction}, rng)
+        parts = _carve(
+            np.flatnonzero(~extra),
+            labels,
+            classes,
+            {"test": test_fraction, "val": val_fraction},
+            rng,
+        )
     else:
         parts = {part: np.flatnonzero((roles == part) & ~extra) for part in PARTS}
         if len(parts["val"]) == 0:
             parts.update(_carve(parts["train"], labels, classes, {"val": val_fraction}, rng))
-    parts["train"] = np.union1d(parts["train"], np.flatnonzero(extra & np.isin(roles, ["train", ""])))
+    parts["train"] = np.union1d(
+        parts["train"], np.flatnonzero(extra & np.isin(roles, ["train", ""]))
+    )
     return parts
 
 

@@ -22,10 +22,10 @@ META_FILE = "meta.json"
 
 @dataclass(frozen=True)
 class Prepared:
-    """Preprocessed images (N, size, size) in [0, 1], class indices, each image's part role ("train",
-    "val", "test"; "" where the source named no parts), and how they were encoded, which the trained
-    model keeps. Labels index ``all_classes``: the classes the model predicts, then the extra ones it
-    only learns from."""
+    """Preprocessed images (N, size, size) in [0, 1], class indices, each image's part role
+    ("train", "val", "test"; "" where the source named no parts), and how they were encoded, which
+    the trained model keeps. Labels index ``all_classes``: the classes the model predicts, then the
+    extra ones it only learns from."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -69,6 +69,10 @@ def load(prepared_dir: Path) -> Prepared:
         labels = np.load(prepared_dir / LABELS_FILE)
         parts = np.load(prepared_dir / PARTS_FILE)
     except FileNotFoundError as err:
-        raise UserError(f"{err.filename}: prepared data not found (run `dvc repro prepare` first)") from None
+        raise UserError(
+            f"{err.filename}: prepared data not found (run `dvc repro prepare` first)"
+        ) from None
     votes = np.load(prepared_dir / VOTES_FILE) if (prepared_dir / VOTES_FILE).exists() else None
-    return Prepared(images, labels, parts, Encoding.from_json(meta), tuple(meta["extra_classes"]), votes)
+    return Prepared(
+        images, labels, parts, Encoding.from_json(meta), tuple(meta["extra_classes"]), votes
+    )

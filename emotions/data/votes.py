@@ -14,7 +14,18 @@ import numpy as np
 from emotions.errors import UserError
 
 # FER+'s answer columns, in its files' order; "NF" is "not a face".
-FERPLUS_ANSWERS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
+FERPLUS_ANSWERS = (
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
 NOT_A_FACE = FERPLUS_ANSWERS.index("NF")
 
 CROWD_NOT_A_FACE = "crowd: not a face"
@@ -39,7 +50,10 @@ def read_votes_csv(path: Path) -> dict[str, np.ndarray]:
             rows = csv.reader(f)
             header = next(rows, [])
             if [h.strip() for h in header] != ["path", *FERPLUS_ANSWERS]:
-                raise UserError(f"{path}: not a votes CSV (expected the header path,{','.join(FERPLUS_ANSWERS)})")
+                raise UserError(
+                    f"{path}: not a votes CSV (expected the header "
+                    f"path,{','.join(FERPLUS_ANSWERS)})"
+                )
             votes = {}
             for row in rows:
                 counts = _counts(row[1:]) if row else None

@@ -1,0 +1,277 @@
+"""Fitting the network reproducibly, in phases of image size, with per-epoch curves logged by
+dvclive."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+from dvclive.keras import DVCLiveCallback
+
+from dvclive import Live
+from emotions.data import votes
+from emotions.data.store import Prepared
+from emotions.errors import UserError
+from emotions.params import AugmentParams, TrainParams
+from emotions.training.batches import Batches, balanced_class_weights, validation_batches
+from emotions.training.networks import NETWORKS, ModelParams, build_model
+from emotions.training.precision import arithmetic
+
+PLATEAU_PATIENCE = 3  # epochs of stalled validation loss before the learning rate is halved
+
+
+def make_deterministic(seed: int) -> None:
+    """Seeds alone do not make TensorFlow repeatable: op determinism is needed as well."""
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class SparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy (integer labels, as in the reference design) with optional
+    label smoothing, which Keras offers for one-hot labels only."""
+
+    def __init__(self, num_classes: int, smoothing: float) -> None:
+        super().__init__(name="sparse_categorical_crossentropy")
+        self.num_classes, self.smoothing = num_classes, smoothing
+
+    def call(self, y_true, y_pred):
+        one_hot = keras.ops.one_hot(
+            keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), self.num_classes
+        )
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, label_smoothing=self.smoothing
+        )
+
+
+def kept_accuracy(kept: int) -> keras.metrics.Metric:
+    """Accuracy as the saved model will score it: a face of a predicted class counts as right when
+    its class tops the predicted classes' outputs (extra classes' outputs ignored); a face of an
+    extra class, when its class tops them all. Plain accuracy when there are no extra classes."""
+
+    def accuracy(y_true, y_pred):
+        if (
+            len(y_true.shape) == 2 and y_true.shape[-1] == y_pred.shape[-1]
+        ):  # rows of class probabilities
+            y_true = keras.ops.argmax(y_true, axis=-1)
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        among_kept = keras.ops.cast(keras.ops.argmax(y_pred[:, :kept], axis=-1), "int32")
+        among_all = keras.ops.cast(keras.ops.argmax(y_pred, axis=-1), "int32")
+        guess = keras.ops.where(labels < kept, among_kept, among_all)
+        return keras.ops.cast(keras.ops.equal(guess, labels), "float32")
+
+    return keras.metrics.MeanMetricWrapper(accuracy, name="accuracy")
+
+
+def _targets(
+    prepared: Prepared, train_idx: np.ndarray, val_idx: np.ndarray, p: TrainParams
+) -> tuple[np.ndarray, np.ndarray, keras.losses.Loss]:
+    """Training targets by ``train.target``, validation targets, and the loss for them. Validation
+    always scores the single label, as the test does, so runs with different targets compare."""
+    num_classes = len(prepared.all_classes)
+    if p.target == "votes":  # soft targets: rows of probabilities, so categorical cross-entropy
+        distributions = votes.distribution(_votes(prepared, train_idx))
+        one_hot = np.eye(num_classes, dtype=np.float32)[prepared.labels[val_idx]]
+        return (
+            distributions,
+            one_hot,
+            keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing),
+        )
+    labels = prepared.labels[train_idx]
+    if p.target == "majority":
+        labels = votes.majority(_votes(prepared, train_idx))
+    return labels, prepared.labels[val_idx], SparseCrossentropy(num_classes, p.label_smoothing)
+
+
+def _votes(prepared: Prepared, rows: np.ndarray) -> np.ndarray:
+    if prepared.votes is None:
+        raise UserError(
+            "train.target: crowd targets need crowd votes, and this data set has none (see "
+            "data.votes)"
+        )
+    return prepared.votes[rows]
+
+
+def _optimizer(p: TrainParams, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = p.learning_rate
+    if p.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            p.learning_rate, decay_steps=p.epochs * steps_per_epoch
+        )
+    if p.weight_decay > 0:
+        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=p.weight_decay)
+    return keras.optimizers.Adam(learning_rate=learning_rate)
+
+
+class _EpochLog(DVCLiveCallback):
+    """Logs every epoch to dvclive, rounded to ``DIGITS`` significant digits so that the last bits
+    of floating point do not show in the committed curves; the run's ``Live`` ends once, after the
+    last training phase."""
+
+    DIGITS = 5
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(
+            epoch, {name: float(f"{value:.{self.DIGITS}g}") for name, value in (logs or {}).items()}
+        )
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        pass
+
+
+def _callbacks(p: TrainParams, live: Live, full_size: bool) -> list[keras.callbacks.Callback]:
+    """Early stopping and the plateau schedule watch full-size epochs only: a low-resolution phase's
+    validation scores are not comparable with them."""
+    callbacks: list[keras.callbacks.Callback] = [_EpochLog(live=live)]
+    if not full_size:
+        return callbacks
+    if p.lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=PLATEAU_PATIENCE, min_lr=1e-5
+            )
+        )
+    if p.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                mode="max",
+                patience=p.early_stopping,
+                restore_best_weights=True,
+            )
+        )
+    return callbacks
+
+
+@contextmanager
+def _dtype_policy(policy: str) -> Iterator[None]:
+    """Layers built inside compute in ``policy`` (mixed ones keep float32 weights); float32
+    after."""
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
+    """Checks that need the prepared image size, made before any training starts."""
+    if 2 * model_params.tta_shift >= image_size:
+        raise UserError(
+            f"model.tta_shift: must be less than half the image size ({image_size}), got "
+            f"{model_params.tta_shift}"
+        )
+    network, architecture = model_params.chosen, model_params.architecture
+    smallest, rule = network.smallest_size(model_params.network)
+    if image_size < smallest:
+        raise UserError(
+            f"prepare.image_size: model.architecture {architecture} needs at least {rule} "
+            f"({smallest}), got {image_size}"
+        )
+    if p.low_res_size and not network.ANY_SIZE:
+        any_size = ", ".join(name for name, other in NETWORKS.items() if other.ANY_SIZE)
+        raise UserError(
+            "train.low_res_size: needs a model.architecture that takes any image size "
+            f"({any_size}), "
+            f"and {architecture} fixes its image size"
+        )
+    if p.low_res_size and not smallest <= p.low_res_size < image_size:
+        raise UserError(
+            f"train.low_res_size: must be from {rule} ({smallest}) to less than the "
+            f"image size ({image_size}), got {p.low_res_size}"
+        )
+
+
+def resized(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W) images shrunk to size x size by pixel-area averaging; unchanged at their own
+    size."""
+    if images.shape[1] == size:
+        return images
+    return np.stack(
+        [cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images]
+    )
+
+
+def fit(
+    prepared: Prepared,
+    split: dict[str, np.ndarray],
+    model_params: ModelParams,
+    train_params: TrainParams,
+    augment_params: AugmentParams,
+    live_dir: Path,
+) -> keras.Model:
+    """The network fitted on the train part, validated each epoch on the validation part (the test
+    part is never seen); as trained: maybe in mixed precision and for any image size."""
+    p = train_params
+    _check(prepared.image_size, model_params, p)
+    make_deterministic(p.seed)
+    num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
+    train_idx, val_idx = split["train"], split["val"]
+    targets, val_targets, loss = _targets(prepared, train_idx, val_idx, p)
+    classes_of = targets if targets.ndim == 1 else np.argmax(targets, axis=1)
+    weights = (
+        balanced_class_weights(classes_of, num_classes)[classes_of] if p.class_weights else None
+    )
+    augmentation = augment_params if p.augment else None
+    train_images = prepared.images[train_idx]
+    phases = (
+        [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []
+    )  # (image size, first epoch, end)
+    phases.append((prepared.image_size, p.low_res_epochs if p.low_res_size else 0, p.epochs))
+    batches = [
+        Batches(
+            resized(train_images, size),
+            targets,
+            p.batch_size,
+            p.seed,
+            augmentation,
+            weights,
+            first_epoch=first,
+        )
+        for size, first, _ in phases
+    ]
+    policy, why = arithmetic(p.precision, p.onednn)
+    print(f"train: {why}")
+    with _dtype_policy(policy):
+        model = build_model(
+            None if p.low_res_size else prepared.image_size, num_classes, model_params
+        )
+        model.compile(
+            optimizer=_optimizer(p, len(batches[0])),
+            loss=loss,
+            metrics=[kept_accuracy(len(prepared.classes))],
+        )
+        started, epochs = time.perf_counter(), 0
+        with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
+            for (size, first, end), phase_batches in zip(phases, batches, strict=True):
+                if len(phases) > 1:
+                    print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
+                history = model.fit(
+                    phase_batches.dataset(),
+                    steps_per_epoch=len(phase_batches),
+                    shuffle=False,  # the batches are shuffled already, by seed
+                    validation_data=validation_batches(
+                        resized(prepared.images[val_idx], size), val_targets, p.batch_size
+                    ),
+                    initial_epoch=first,
+                    epochs=end,
+                    callbacks=_callbacks(p, live, full_size=size == prepared.image_size),
+                    verbose=1
+                    if sys.stdout.isatty()
+                    else 2,  # a progress bar on a terminal, one line per epoch in logs
+                )
+                epochs += len(history.epoch)
+    seconds = time.perf_counter() - started
+    print(
+        f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} "
+        "images/s"
+    )
+    return model
