@@ -40,7 +40,7 @@ def measure(faces: int, epochs: int) -> None:
     batch = train.batch_size
     keras.utils.set_random_seed(0)
     for size in SIZES:
-        model = vgg.build(None, classes, network)
+        model = vgg.build(None, 1, classes, network)
         model.compile(
             keras.optimizers.Adam(train.learning_rate), keras.losses.SparseCategoricalCrossentropy()
         )

@@ -24,15 +24,20 @@ def put_text(
     cv2.putText(image, text, origin, FONT, scale, color, thickness, cv2.LINE_AA)
 
 
+def to_bgr(face: np.ndarray) -> np.ndarray:
+    """An 8-bit face, grayscale (H, W) or (H, W, 1) or RGB (H, W, 3), as OpenCV's BGR."""
+    if face.ndim == 3 and face.shape[2] == 3:
+        return cv2.cvtColor(face, cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(face.reshape(face.shape[:2]), cv2.COLOR_GRAY2BGR)
+
+
 def heat_overlay(face: np.ndarray, heat: np.ndarray) -> np.ndarray:
-    """A BGR picture of an 8-bit grayscale face with an occlusion map (of any size, probability
-    drops) stretched over it and colour-mapped: red where hiding the face lowered its label's
-    probability most, blue where hiding it cost nothing or helped. The colours span the map's own
-    largest drop: they show where, not how much (a very sure model's largest drops can be under
-    0.01)."""
+    """A BGR picture of an 8-bit face (grayscale or RGB) with an occlusion map (of any size,
+    probability drops) stretched over it and colour-mapped: red where hiding the face lowered its
+    label's probability most, blue where hiding it cost nothing or helped. The colours span the
+    map's own largest drop: they show where, not how much (a very sure model's largest drops can be
+    under 0.01)."""
     share = np.clip(heat / max(float(heat.max()), HEAT_FLOOR), 0, 1).astype(np.float32)
     stretched = cv2.resize(share, (face.shape[1], face.shape[0]), interpolation=cv2.INTER_LINEAR)
     colours = cv2.applyColorMap(np.round(stretched * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    return cv2.addWeighted(
-        cv2.cvtColor(face, cv2.COLOR_GRAY2BGR), 1 - HEAT_ALPHA, colours, HEAT_ALPHA, 0
-    )
+    return cv2.addWeighted(to_bgr(face), 1 - HEAT_ALPHA, colours, HEAT_ALPHA, 0)

@@ -368,7 +368,10 @@ class SampleParams(Section):
 class PrepareParams(Section):
     SECTION: ClassVar[str] = "prepare"
     image_size: int = param(
-        48, integer(minimum=8, maximum=1024), "images are resized to image_size x image_size"
+        48, integer(minimum=8, maximum=224), "faces are resized to image_size x image_size"
+    )
+    color: str = param(
+        "gray", choice("gray", "rgb"), "gray: one 8-bit channel; rgb: colour, three channels"
     )
     on_bad_image: str = param(
         "skip",
@@ -387,6 +390,11 @@ class PrepareParams(Section):
     )
     face_detect: bool = param(
         False, boolean(), "crop the largest face with OpenCV's Haar cascade (for photos, not crops)"
+    )
+    shard_mb: float = param(
+        32,
+        positive(),
+        "faces are stored as uint8 shards of at most this many MB, read one at a time",
     )
 
 
@@ -416,6 +424,11 @@ class TrainParams(Section):
     SECTION: ClassVar[str] = "train"
     epochs: int = param(30, integer(minimum=1), "passes over the training faces")
     batch_size: int = param(32, integer(minimum=1), "faces per training step")
+    shuffle_mb: float = param(
+        256,
+        positive(),
+        "training faces held for shuffling: all of them if they fit, else windows of this size",
+    )
     learning_rate: float = param(0.001, positive(), "Adam's (or AdamW's) step size")
     seed: int = param(42, integer(minimum=0), "seeds every random choice of training")
     augment: bool = param(

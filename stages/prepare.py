@@ -11,6 +11,9 @@ from pathlib import Path
 from emotions import params
 from emotions.data import preparation
 from emotions.errors import run_cli
+from emotions.files import atomic_dir
+
+SHOWN = 20  # skipped files named on the terminal; all are in the manifest
 
 
 def main() -> None:
@@ -28,19 +31,19 @@ def main() -> None:
     # read here, not passed in dvc.yaml's cmd: a shell would mangle a path with a quote, `$` or
     # backtick
     source = args.source or data.source
-    outcome = preparation.from_source(source, data, prep)
-    preparation.save(outcome, args.out)
-    prepared, rows = outcome.prepared, outcome.manifest
-    skipped = [r for r in rows if r.status == "skipped"]
-    for row in skipped[:20]:
+    # written into a temporary folder beside --out, which replaces it only when complete
+    with atomic_dir(args.out) as folder:
+        outcome = preparation.from_source(source, data, prep, folder)
+        shown, skipped = outcome.skipped(SHOWN)
+    for row in shown:
         print(f"warning: skipped {row.path}: {row.reason}", file=sys.stderr)
-    if len(skipped) > 20:
-        print(f"warning: ... and {len(skipped) - 20} more skipped", file=sys.stderr)
+    if skipped > SHOWN:
+        print(f"warning: ... and {skipped - SHOWN} more skipped", file=sys.stderr)
+    prepared, size = outcome.prepared, outcome.prepared.image_size
     print(
-        f"prepare: {len(rows)} read in {time.perf_counter() - started:.1f} s; "
-        f"{len(prepared.labels)} images of {prepared.image_size}x{prepared.image_size} in "
-        f"{args.out}, "
-        f"{len(skipped)} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, "
+        f"prepare: {outcome.read} read in {time.perf_counter() - started:.1f} s; "
+        f"{len(prepared.labels)} images of {size}x{size} ({prepared.encoding.color}) in "
+        f"{args.out}, {skipped} skipped (reasons in {args.out / preparation.MANIFEST_FILE}, "
         f"counts in {args.out / preparation.REPORT_FILE})"
     )
 

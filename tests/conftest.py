@@ -22,8 +22,9 @@ import yaml
 from emotions import config, params
 from emotions.data import preparation, splitting
 from emotions.data.encoding import Encoding
+from emotions.data.imaging import to_input
 from emotions.data.sources import SourceSpec, read_source
-from emotions.data.store import Prepared
+from emotions.data.store import Faces, Prepared, ShardWriter, save_index
 from emotions.params import PrepareParams
 from emotions.training.networks import ModelParams
 
@@ -134,8 +135,11 @@ def make_dataset(
 CLASSES = ("angry", "happy", "sad")
 
 
-def spec(classes: tuple[str, ...] = CLASSES, fmt: str = "auto") -> SourceSpec:
-    return SourceSpec(classes, {"anger": "angry"}, tuple(TINY_PARAMS["data"]["csv_emotions"]), fmt)
+CSV_EMOTIONS = tuple(TINY_PARAMS["data"]["csv_emotions"])
+
+
+def spec(classes: tuple[str, ...] = CLASSES, fmt: str = "auto", color: str = "gray") -> SourceSpec:
+    return SourceSpec(classes, {"anger": "angry"}, CSV_EMOTIONS, fmt, color=color)
 
 
 def prepare_params(size: int = 16, **changes: object) -> PrepareParams:
@@ -143,21 +147,45 @@ def prepare_params(size: int = 16, **changes: object) -> PrepareParams:
     changed."""
     defaults = {
         "image_size": size,
+        "color": "gray",
         "on_bad_image": "skip",
         "min_std": 0.0,
         "dedupe": False,
         "face_detect": False,
+        "shard_mb": 1.0,
     }
     return PrepareParams(**{**defaults, **changes})  # type: ignore[arg-type]
 
 
 def prepare_source(
     root: Path, classes: tuple[str, ...] = CLASSES, size: int = 16, **changes: object
-):
-    """prepare() on a folder or CSV, as the prepare stage calls it."""
-    return preparation.prepare(
-        read_source(root, spec(classes)), classes, prepare_params(size, **changes)
-    )
+) -> preparation.Outcome:
+    """prepare() on a folder or CSV, as the prepare stage calls it, into a new folder beside it."""
+    p = prepare_params(size, **changes)
+    out = Path(tempfile.mkdtemp(prefix=f"{root.name}-prepared-", dir=root.parent))
+    return preparation.prepare(read_source(root, spec(classes, color=p.color)), classes, p, out)
+
+
+def prepared_from(
+    faces: np.ndarray, labels: np.ndarray, encoding: Encoding, folder: Path
+) -> Prepared:
+    """Prepared data of 8-bit ``faces`` (N, H, W[, C]), written as shards into ``folder``: no
+    source, no part names."""
+    shape = (*faces.shape[1:3], 1 if faces.ndim == 3 else faces.shape[3])
+    folder.mkdir(parents=True)
+    writer = ShardWriter(folder, shape, shard_mb=1)
+    for face in faces:
+        writer.add(face)
+    shards = Faces(folder, shape, writer.finish(), np.arange(len(faces)))
+    prepared = Prepared(shards, labels, np.full(len(labels), ""), encoding)
+    save_index(prepared)
+    return prepared
+
+
+def faces_of(prepared: Prepared, rows: np.ndarray | None = None) -> np.ndarray:
+    """Prepared faces as the network reads them, (N, H, W, C) float32: all, or ``rows``."""
+    which = np.arange(len(prepared.labels)) if rows is None else rows
+    return to_input(prepared.faces.read(which))
 
 
 @pytest.fixture
@@ -223,7 +251,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prepared = prepare_source(make_dataset(root / "raw", per_class=12)).prepared
     split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
     model = train_model(prepared, split, *tiny_training(), root / "live")
-    save_checked(model, META, root / "models", prepared.images)
+    save_checked(model, META, root / "models", faces_of(prepared))
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run
     return root / "models"
 

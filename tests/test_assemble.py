@@ -14,6 +14,7 @@ from emotions.saved import bundle
 from emotions.training.keras_file import load_keras
 from tests.conftest import (
     CLASSES,
+    faces_of,
     make_dataset,
     prepare_params,
     prepare_source,
@@ -56,9 +57,9 @@ def test_training_calibrates_unless_told_not_to(
 
     # a quarter of the faces relabelled: the network is surely wrong on those, so the fitted
     # temperature softens it
-    faces = prepared.images[split["train"]]
+    faces = faces_of(prepared, split["train"])
     labels = (prepared.labels[split["train"]] + (np.arange(len(faces)) % 4 == 0)) % 3
-    softened = calibrated(plain, faces, labels)
+    softened = calibrated(plain, [faces], labels)
     line = capsys.readouterr().out.strip()
     assert re.fullmatch(
         rf"train: temperature {temperature_of(softened):g} fitted on {len(faces)} validation "
@@ -69,11 +70,8 @@ def test_training_calibrates_unless_told_not_to(
     assert temperature_of(softened) > 1
     # only faces it answers right: the sharper the likelier, past the end of the range: no
     # temperature
-    right = (
-        plain.predict(faces[..., np.newaxis], verbose=0).argmax(axis=1)
-        == prepared.labels[split["train"]]
-    )
-    assert calibrated(plain, faces[right], prepared.labels[split["train"]][right]) is plain
+    right = plain.predict(faces, verbose=0).argmax(axis=1) == prepared.labels[split["train"]]
+    assert calibrated(plain, [faces[right]], prepared.labels[split["train"]][right]) is plain
     line = capsys.readouterr().out.strip()
     assert line.startswith(
         f"train: no temperature fitted on {right.sum()} validation images: even at 0.25, the end"
@@ -90,7 +88,11 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     every = (*CLASSES, "fear", "neutral")
     root = make_dataset(tmp_path / "raw", classes=every, per_class=10)
     prepared = preparation.prepare(
-        read_source(root, spec(every)), CLASSES, prepare_params(), extra_classes=("fear", "neutral")
+        read_source(root, spec(every)),
+        CLASSES,
+        prepare_params(),
+        tmp_path / "prepared",
+        extra_classes=("fear", "neutral"),
     ).prepared
     assert prepared.classes == CLASSES and prepared.all_classes == every
     assert set(prepared.labels.tolist()) == {0, 1, 2, 3, 4}
@@ -103,7 +105,7 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     )
     network = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     assert network.output_shape == (None, 5) and model.output_shape == (None, 3)
-    images = prepared.images[split["test"]][..., np.newaxis]
+    images = faces_of(prepared, split["test"])
     all_outputs = network.predict(images, verbose=0)
     np.testing.assert_allclose(
         model.predict(images, verbose=0),
@@ -111,4 +113,4 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
         rtol=1e-5,
     )
     to_onnx(model, tmp_path / "m.onnx")
-    assert largest_difference(model, tmp_path / "m.onnx", prepared.images[split["test"]]) <= 1e-4
+    assert largest_difference(model, tmp_path / "m.onnx", faces_of(prepared, split["test"])) <= 1e-4

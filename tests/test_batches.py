@@ -1,43 +1,125 @@
+"""Training and validation batches streamed from the prepared shards: every face once an epoch,
+seeded orders, the same batches however they are read, and memory set by the buffer."""
+
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pytest
 
+from emotions.data.store import Faces, ShardWriter
 from emotions.params import AugmentParams
-from emotions.training.batches import Batches, balanced_class_weights, validation_batches
+from emotions.training.batches import Batches, balanced_class_weights, resized, validation_batches
+
+SIDE = 24
+FACE_MB = SIDE * SIDE / 2**20  # one face's bytes, in MB
 
 
-def images(n: int = 16) -> np.ndarray:
-    return np.random.default_rng(0).random((n, 24, 24), dtype=np.float32)
+def shards(tmp_path: Path, n: int = 16, per_shard: int = 4, channels: int = 1) -> Faces:
+    """``n`` random faces written as shards of ``per_shard``; face i's first pixel is i."""
+    writer = ShardWriter(tmp_path, (SIDE, SIDE, channels), shard_mb=per_shard * FACE_MB * channels)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        face = rng.integers(0, 256, (SIDE, SIDE, channels), dtype=np.uint8)
+        face[0, 0, 0] = i
+        writer.add(face)
+    return Faces(tmp_path, (SIDE, SIDE, channels), writer.finish(), np.arange(n))
 
 
-def test_batches_cover_every_image_once_per_epoch_and_reshuffle() -> None:
-    x, y = images(20), np.arange(20) % 2
-    batches = Batches(x, y, 6, seed=3, augmentation=None, weights=None)
+def ids(images: np.ndarray) -> list[int]:
+    """Which faces a batch holds, by their first pixel (before augmentation)."""
+    return [round(float(v) * 255) for v in images[:, 0, 0, 0]]
+
+
+def batches_of(
+    faces: Faces, targets: np.ndarray, size: int, buffer_faces: float = 1000, **kw
+) -> Batches:
+    defaults = {"seed": 3, "augmentation": None, "weights": None}
+    return Batches(
+        faces,
+        np.arange(len(faces)),
+        targets,
+        size,
+        size=SIDE,
+        buffer_mb=buffer_faces * FACE_MB,
+        **{**defaults, **kw},
+    )
+
+
+@pytest.mark.parametrize("buffer_faces", [1000, 5])
+def test_batches_cover_every_face_once_per_epoch_and_reshuffle(
+    tmp_path: Path, buffer_faces: int
+) -> None:
+    """All in memory (a buffer larger than the faces) or streamed a window at a time."""
+    faces = shards(tmp_path, n=20)
+    y = np.arange(20) % 2
+    batches = batches_of(faces, y, 6, buffer_faces)
     assert len(batches) == 4
-    first = np.concatenate([batches.batch(0, i)[1] for i in range(len(batches))])
-    assert sorted(first.tolist()) == sorted(y.tolist())
+    for epoch in (0, 1):
+        read = list(batches.epoch(epoch))
+        assert sorted(i for images, _, _ in read for i in ids(images)) == list(range(20))
+        assert [len(b[0]) for b in read] == [6, 6, 6, 2]
+        for index, got in enumerate(read):
+            for a, b in zip(got, batches.batch(epoch, index), strict=True):
+                np.testing.assert_array_equal(a, b)
     assert not np.array_equal(batches.order(0), batches.order(1))
-    xb, yb, wb = batches.batch(0, 0)
-    assert xb.shape == (6, 24, 24, 1) and wb.tolist() == [1.0] * 6
+    xb, _, wb = batches.batch(0, 0)
+    assert xb.shape == (6, SIDE, SIDE, 1) and xb.dtype == np.float32 and wb.tolist() == [1.0] * 6
 
 
-def test_balanced_class_weights_favour_rare_classes() -> None:
+def test_a_small_buffer_bounds_what_is_read_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faces = shards(tmp_path, n=40)
+    batches = batches_of(faces, np.zeros(40, int), 4, buffer_faces=8)
+    sizes: list[int] = []
+    read = faces.read
+    monkeypatch.setattr(faces, "read", lambda which: sizes.append(len(which)) or read(which))
+    assert sum(len(b[0]) for b in batches.epoch(0)) == 40
+    assert max(sizes) <= 8 and sum(sizes) == 40  # each face read once, a window at a time
+    windows = batches.windows(0)
+    assert len(windows) == 5 and sorted(np.concatenate(windows).tolist()) == list(range(40))
+    assert not np.array_equal(np.concatenate(windows), np.arange(40))  # shuffled across windows
+
+
+def test_a_low_resolution_phase_shrinks_each_batch(tmp_path: Path) -> None:
+    faces = shards(tmp_path, n=8)
+    small = Batches(faces, np.arange(8), np.zeros(8, int), 4, 0, None, None, size=12, buffer_mb=1)
+    assert small.batch(0, 0)[0].shape == (4, 12, 12, 1)
+
+
+def test_colour_faces_keep_their_channels(tmp_path: Path) -> None:
+    faces = shards(tmp_path, n=6, channels=3)
+    images, _, _ = batches_of(faces, np.zeros(6, int), 3).batch(0, 0)
+    assert images.shape == (3, SIDE, SIDE, 3)
+
+
+def test_balanced_class_weights_favour_rare_classes(tmp_path: Path) -> None:
     weights = balanced_class_weights(np.array([0, 0, 0, 1]), 2)
     np.testing.assert_allclose(weights, [4 / 6, 4 / 2])
     labels = np.array([0, 0, 0, 1])
-    batches = Batches(images(4), labels, 4, 0, None, weights[labels])
+    batches = batches_of(shards(tmp_path, n=4), labels, 4, weights=weights[labels])
     _, batch_labels, w = batches.batch(0, 0)
     np.testing.assert_allclose(w, weights[batch_labels])
 
 
-def test_dataset_runs_epoch_after_epoch_from_the_first_as_batch_says() -> None:
+@pytest.mark.parametrize("buffer_faces", [1000, 4])
+def test_dataset_runs_epoch_after_epoch_from_the_first_as_batch_says(
+    tmp_path: Path, buffer_faces: int
+) -> None:
     """One endless dataset serves a whole training phase: epoch by epoch, the very batches ``batch``
     gives (augmented ones included), so reading them through TensorFlow changes nothing."""
     aug = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
-    batches = Batches(
-        images(10), np.arange(10) % 3, 4, seed=5, augmentation=aug, weights=None, first_epoch=2
+    batches = batches_of(
+        shards(tmp_path, n=10),
+        np.arange(10) % 3,
+        4,
+        buffer_faces,
+        seed=5,
+        augmentation=aug,
+        first_epoch=2,
     )
     read = list(itertools.islice(batches.dataset().as_numpy_iterator(), 2 * len(batches)))
     expected = [batches.batch(epoch, index) for epoch in (2, 3) for index in range(len(batches))]
@@ -47,16 +129,26 @@ def test_dataset_runs_epoch_after_epoch_from_the_first_as_batch_says() -> None:
             np.testing.assert_array_equal(a, b)
 
 
-def test_soft_targets_keep_their_rows() -> None:
+def test_soft_targets_keep_their_rows(tmp_path: Path) -> None:
     targets = np.eye(3, dtype=np.float32)[np.arange(6) % 3]
-    batches = Batches(images(6), targets, 6, seed=0, augmentation=None, weights=None)
+    batches = batches_of(shards(tmp_path, n=6), targets, 6, seed=0)
     _, got, _ = next(batches.dataset().as_numpy_iterator())
     np.testing.assert_array_equal(got, targets[batches.order(0)])
 
 
-def test_validation_batches_keep_order_and_add_the_channel() -> None:
-    x, y = images(5), np.arange(5)
-    read = list(validation_batches(x, y, 2).as_numpy_iterator())
+def test_validation_batches_keep_order(tmp_path: Path) -> None:
+    faces = shards(tmp_path, n=5)
+    y = np.arange(5)
+    rows = np.array([4, 0, 2, 1, 3])
+    read = list(validation_batches(faces, rows, y[rows], SIDE, 2).as_numpy_iterator())
     assert [len(b[1]) for b in read] == [2, 2, 1]
-    np.testing.assert_array_equal(np.concatenate([b[0] for b in read]), x[..., np.newaxis])
-    np.testing.assert_array_equal(np.concatenate([b[1] for b in read]), y)
+    assert ids(np.concatenate([b[0] for b in read])) == rows.tolist()
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in read]), y[rows])
+
+
+def test_resized_averages_pixel_areas() -> None:
+    images = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4, 1)
+    small = resized(images, 2)
+    expected = images.reshape(2, 2, 2, 2, 2, 1).mean(axis=(2, 4))  # the mean of each 2x2 block
+    np.testing.assert_allclose(small, expected, rtol=1e-6)
+    assert resized(images, 4) is images

@@ -34,7 +34,7 @@ def test_predictions_are_the_trained_networks_answers_in_class_order(
 ) -> None:
     """What predict reports for an image file is what the Keras network answers on the image
     preprocessed as prepare does, each probability under its class's name."""
-    from emotions.data.imaging import preprocess, read_gray
+    from emotions.data.imaging import preprocess, read_image
 
     paths = [
         write_image(tmp_path / f"{name}.png", shape_image(i, seed=99))
@@ -42,7 +42,7 @@ def test_predictions_are_the_trained_networks_answers_in_class_order(
     ]
     predictions = predict_images(Predictor(model_dir), expand_inputs([str(p) for p in paths]))
     network = load_keras(model_dir).predict(
-        np.stack([preprocess(read_gray(p), 16) for p in paths])[..., None], verbose=0
+        np.stack([preprocess(read_image(p), 16) for p in paths])[..., None], verbose=0
     )
     for p, answer in zip(predictions, network, strict=True):
         assert p.probabilities is not None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,24 @@ def test_each_extra_test_set_is_scored_from_the_model_and_its_path_into_its_metr
         "${item}",
     }
     assert do["metrics"] == ["reports/sets/${key}.json"]
+
+
+@pytest.mark.slow
+def test_the_lock_matches_the_committed_code_and_params() -> None:
+    """`dvc.lock` records the hash of every code file and param a stage ran with: on a clone it
+    must match the checkout, or `dvc status` says code changed that did not (and a rerun is owed).
+    Data and outputs may be absent here; code, params and stage definitions may not differ."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    stale = []
+    for stage, changes in json.loads(result.stdout or "{}").items():
+        for change in changes:
+            if not isinstance(change, dict):  # "changed command", "always changed"
+                stale.append(f"{stage}: {change}")
+                continue
+            for path, how in change.get("changed deps", {}).items():
+                if path.startswith(("emotions/", "stages/")) or path == "params.yaml":
+                    stale.append(f"{stage}: {path} {how}")
+    assert stale == [], "dvc.lock is stale: run `dvc repro` and commit dvc.lock"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -27,6 +28,11 @@ from emotions.evaluation.reports import (
 from emotions.saved.calibration import expected_calibration_error, reliability, tempered
 
 CLASSES = ("angry", "happy", "sad")
+
+
+def of(images: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """What write_reports asks for: the faces at given positions."""
+    return lambda which: images[which]
 
 
 def one_hot(predicted: list[int], confidence: float = 0.8) -> np.ndarray:
@@ -64,7 +70,7 @@ def test_metrics_match_hand_computed_values() -> None:
 
 def test_reports_are_written(tmp_path: Path) -> None:
     images = np.random.default_rng(0).random((8, 16, 16), dtype=np.float32)
-    metrics = write_reports(example(), images, tmp_path, uniform)
+    metrics = write_reports(example(), of(images), tmp_path, uniform)
     assert json.loads((tmp_path / METRICS_FILE).read_text()) == json.loads(json.dumps(metrics))
     report = (tmp_path / REPORT_FILE).read_text()
     assert all(name in report for name in CLASSES) and "macro avg" in report
@@ -94,7 +100,7 @@ def test_most_confident_mistakes_come_first(
         return np.zeros((10, 10, 3), np.uint8)
 
     monkeypatch.setattr(evaluation_module, "mistakes_grid", record)
-    write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path, uniform)
+    write_reports(example(), of(np.zeros((8, 16, 16), np.float32)), tmp_path, uniform)
     assert shown["true"] == ["sad", "angry"] and shown["predicted"] == ["happy", "sad"]
     assert shown["confidence"] == pytest.approx([0.9, 0.8])
 
@@ -108,7 +114,7 @@ def test_the_mistakes_are_shown_again_with_what_their_wrong_answers_rest_on(tmp_
 
     images = np.zeros((8, 16, 16), np.float32)
     images[:, :8] = 1.0  # bright tops: hiding part of one lowers "happy" and raises the others
-    write_reports(example(), images, tmp_path, top_half)
+    write_reports(example(), of(images), tmp_path, top_half)
     assert (
         f"![what the most confident mistakes rest on]({MISTAKES_EXPLAINED_PNG})"
         in (tmp_path / MARKDOWN_FILE).read_text()
@@ -136,7 +142,7 @@ def test_a_class_never_predicted_scores_zero_without_warnings() -> None:
 
 def test_no_mistakes_draws_a_picture_that_says_so(tmp_path: Path) -> None:
     perfect = Evaluation(CLASSES, np.array([0, 1, 2]), one_hot([0, 1, 2]))
-    write_reports(perfect, np.zeros((3, 16, 16), np.float32), tmp_path, uniform)
+    write_reports(perfect, of(np.zeros((3, 16, 16), np.float32)), tmp_path, uniform)
     for name in (MISTAKES_PNG, MISTAKES_EXPLAINED_PNG):
         picture = cv2.imread(str(tmp_path / name))
         assert (
@@ -157,7 +163,9 @@ def test_scores_against_the_crowd_on_faces_it_voted_on(tmp_path: Path) -> None:
     assert (
         crowd["test_images"] == 3 and crowd["accuracy"] == 0.6667
     )  # rounded, as every written metric
-    metrics = write_reports(evaluation, np.zeros((4, 8, 8), np.float32), tmp_path, uniform, votes)
+    metrics = write_reports(
+        evaluation, of(np.zeros((4, 8, 8), np.float32)), tmp_path, uniform, votes
+    )
     assert metrics["crowd"] == crowd and metrics["accuracy"] == 0.75
     assert json.loads((tmp_path / "metrics.json").read_text())["crowd"] == crowd
     assert "Against the crowd's majority vote (3 faces" in (tmp_path / "report.md").read_text()
@@ -175,7 +183,7 @@ def test_calibration_is_reported_before_and_after_the_temperature(tmp_path: Path
     network = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     model = tempered(network, 2.0)
     evaluation = Evaluation(CLASSES, labels, model, temperature=2.0)
-    metrics = write_reports(evaluation, np.zeros((300, 8, 8), np.float32), tmp_path, uniform)
+    metrics = write_reports(evaluation, of(np.zeros((300, 8, 8), np.float32)), tmp_path, uniform)
     scores = json.loads((tmp_path / METRICS_FILE).read_text())["calibration"]
     assert scores == metrics["calibration"] and scores["temperature"] == 2.0
     assert scores["ece_before"] == round(expected_calibration_error(network, labels), 4)
@@ -206,7 +214,7 @@ def test_calibration_is_reported_before_and_after_the_temperature(tmp_path: Path
 
 
 def test_a_model_not_calibrated_scores_the_same_before_and_after(tmp_path: Path) -> None:
-    metrics = write_reports(example(), np.zeros((8, 16, 16), np.float32), tmp_path, uniform)
+    metrics = write_reports(example(), of(np.zeros((8, 16, 16), np.float32)), tmp_path, uniform)
     scores = metrics["calibration"]
     assert isinstance(scores, dict) and scores["temperature"] == 1.0
     assert [scores[f"{m}_before"] for m in ("ece", "nll", "brier")] == [

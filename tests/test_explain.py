@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emotions.data.imaging import to_input
 from emotions.drawing import heat_overlay
 from emotions.prediction.classify import predict_images
 from emotions.prediction.pictures import write_explained
@@ -20,7 +21,9 @@ from tests.conftest import (
     assert_one_error_line,
     changed,
     drawn_face,
+    faces_of,
     predict,
+    prepared_from,
     shape_image,
     tiny_model,
     train_model,
@@ -153,25 +156,22 @@ def drawn(decided_by: str, label: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def faces(decided_by: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit faces and their labels."""
     rng = np.random.default_rng(seed)
     labels = np.arange(count) % 2
-    return np.stack([drawn(decided_by, int(k), rng) for k in labels]).astype(
-        np.float32
-    ) / 255, labels
+    return np.stack([drawn(decided_by, int(k), rng) for k in labels]), labels
 
 
 def trained_on(decided_by: str, model_dir: Path) -> Path:
     """A small CNN trained on faces told apart by ``decided_by`` alone, exported to ONNX."""
     from emotions import params
     from emotions.data.encoding import Encoding
-    from emotions.data.store import Prepared
     from emotions.training.export import save_checked
     from emotions.training.networks import ModelParams
 
     images, labels = faces(decided_by, 400, seed=1)
-    prepared = Prepared(
-        images, labels, np.full(len(labels), ""), Encoding(("a", "b"), SIZE, face_detect=False)
-    )
+    encoding = Encoding(("a", "b"), SIZE, face_detect=False)
+    prepared = prepared_from(images, labels, encoding, model_dir.parent / "prepared")
     split = {"train": np.arange(320), "val": np.arange(320, 400)}
     raw = changed(
         TINY_PARAMS,
@@ -193,7 +193,7 @@ def trained_on(decided_by: str, model_dir: Path) -> Path:
         train_model(prepared, split, *options, model_dir.parent / "live"),
         prepared.encoding,
         model_dir,
-        images,
+        faces_of(prepared),
     )
     return model_dir
 
@@ -206,7 +206,8 @@ def test_the_heat_lies_on_the_one_feature_that_decides(decided_by: str, tmp_path
     from emotions.saved.runtime import Predictor
 
     predictor = Predictor(trained_on(decided_by, tmp_path / "models"))
-    images, labels = faces(decided_by, 40, seed=2)  # faces the network never saw
+    pixels, labels = faces(decided_by, 40, seed=2)  # faces the network never saw
+    images = to_input(pixels)
     assert (
         predictor.probabilities(images).argmax(axis=1) == labels
     ).mean() >= 0.9  # it did learn the feature

@@ -15,6 +15,7 @@ from emotions.training.keras_file import load_keras
 from tests.conftest import (
     CLASSES,
     META,
+    faces_of,
     make_dataset,
     prepare_source,
     tiny_training,
@@ -72,16 +73,6 @@ def test_options_that_do_not_fit_the_image_size_are_refused(
     assert not (tmp_path / "live").exists()  # refused before anything was written
 
 
-def test_resized_averages_pixel_areas() -> None:
-    from emotions.training.fit import resized
-
-    images = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 4, 4)
-    small = resized(images, 2)
-    expected = images.reshape(2, 2, 2, 2, 2).mean(axis=(2, 4))  # the mean of each 2x2 block
-    np.testing.assert_allclose(small, expected, rtol=1e-6)
-    assert resized(images, 4) is images
-
-
 def test_low_resolution_phase_trains_small_then_full_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,9 +82,10 @@ def test_low_resolution_phase_trains_small_then_full_size(
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
     class Recording(training.Batches):
-        def __init__(self, images: np.ndarray, *args: object, first_epoch: int = 0) -> None:
-            sizes.append((images.shape[1], first_epoch))
-            super().__init__(images, *args, first_epoch=first_epoch)  # type: ignore[arg-type]
+        def __init__(self, *args: object, first_epoch: int = 0) -> None:
+            super().__init__(*args, first_epoch=first_epoch)  # type: ignore[arg-type]
+            sizes.append((self.size, first_epoch))
+            assert self.batch(0, 0)[0].shape[1:] == (self.size, self.size, 1)
 
     monkeypatch.setattr(training, "Batches", Recording)
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
@@ -126,7 +118,7 @@ def test_low_resolution_phase_trains_small_then_full_size(
         ]  # one step per epoch, across both phases
     for a, b in zip(*(m.get_weights() for m in models), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", faces_of(prepared)) <= 1e-4
 
 
 def test_loss_is_sparse_crossentropy_with_optional_label_smoothing() -> None:
@@ -177,7 +169,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     assert len(rows) == 1 + 2 and all(np.isfinite(float(row.split("\t")[-1])) for row in rows[1:])
     for a, b in zip(*(m.get_weights() for m in models), strict=True):
         np.testing.assert_array_equal(a, b)  # bfloat16 runs repeat too
-    assert save_checked(models[0], META, tmp_path / "models", prepared.images) <= 1e-4
+    assert save_checked(models[0], META, tmp_path / "models", faces_of(prepared)) <= 1e-4
 
 
 def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
@@ -235,9 +227,7 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
         *tiny_training(**{"train.target": target, "train.epochs": 12}),
         tmp_path / "live",
     )
-    answers = model.predict(prepared.images[split["train"]][..., np.newaxis], verbose=0).argmax(
-        axis=1
-    )
+    answers = model.predict(faces_of(prepared, split["train"]), verbose=0).argmax(axis=1)
     assert (answers == 0).mean() > 0.9
     val_accuracy = json.loads((tmp_path / "live" / "metrics.json").read_text())["eval"]["accuracy"]
     assert val_accuracy == pytest.approx(

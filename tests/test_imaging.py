@@ -16,7 +16,7 @@ from emotions.data.imaging import (
     header_size,
     model_inputs,
     preprocess,
-    read_gray,
+    read_image,
 )
 from tests.conftest import PEAK_MB, ROOT, drawn_face, plain_png, shape_image, write_image
 
@@ -27,7 +27,7 @@ from tests.conftest import PEAK_MB, ROOT, drawn_face, plain_png, shape_image, wr
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
 def test_common_formats_read_as_8bit_gray(tmp_path: Path, suffix: str) -> None:
     path = write_image(tmp_path / f"face{suffix}", shape_image(0))
-    gray = read_gray(path)
+    gray = read_image(path)
     assert gray.dtype == np.uint8 and gray.shape == (24, 24)
 
 
@@ -37,7 +37,7 @@ def test_colour_alpha_and_16bit_become_8bit_gray(tmp_path: Path) -> None:
     alpha = cv2.cvtColor(base, cv2.COLOR_GRAY2BGRA)
     deep = base.astype(np.uint16) * 257
     for name, image in {"c.png": colour, "a.png": alpha, "d.png": deep}.items():
-        gray = read_gray(write_image(tmp_path / name, image))
+        gray = read_image(write_image(tmp_path / name, image))
         assert gray.dtype == np.uint8 and gray.ndim == 2
         assert np.abs(gray.astype(int) - base.astype(int)).max() <= 1, name
 
@@ -76,7 +76,7 @@ def test_truncated_jpeg_is_rejected(tmp_path: Path) -> None:
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(BadImage, match="truncated JPEG"):
-        read_gray(cut)
+        read_image(cut)
 
 
 @pytest.mark.parametrize(
@@ -87,13 +87,13 @@ def test_non_images_are_rejected(tmp_path: Path, content: bytes, message: str) -
     path = tmp_path / "fake.png"
     path.write_bytes(content)
     with pytest.raises(BadImage, match=message):
-        read_gray(path)
+        read_image(path)
 
 
 def test_one_pixel_image_is_rejected(tmp_path: Path) -> None:
     path = write_image(tmp_path / "dot.png", np.zeros((1, 1), np.uint8))
     with pytest.raises(BadImage, match=r"too small \(1x1 pixels\)"):
-        read_gray(path)
+        read_image(path)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".tiff", ".webp"])
@@ -111,17 +111,17 @@ def test_an_image_over_the_limit_is_refused_or_a_jpeg_shrunk(
 ) -> None:
     monkeypatch.setattr(imaging, "MAX_PIXELS", 100 * 100)
     big = shape_image(0, size=400)[:300]
-    assert read_gray(write_image(tmp_path / "big.jpg", big)).shape == (
+    assert read_image(write_image(tmp_path / "big.jpg", big)).shape == (
         75,
         100,
     )  # 1/4 scale: 7,500 pixels
     with pytest.raises(
         BadImage, match=r"^too large \(400x300 pixels; the limit is 0.01 megapixels\)$"
     ):
-        read_gray(write_image(tmp_path / "big.png", big))
+        read_image(write_image(tmp_path / "big.png", big))
     with pytest.raises(BadImage, match=r"too large \(1000x1000 pixels"):  # beyond even 1/8 scale
-        read_gray(write_image(tmp_path / "huge.jpg", np.zeros((1000, 1000), np.uint8)))
-    assert read_gray(write_image(tmp_path / "small.png", big[:100, :100])).shape == (100, 100)
+        read_image(write_image(tmp_path / "huge.jpg", np.zeros((1000, 1000), np.uint8)))
+    assert read_image(write_image(tmp_path / "small.png", big[:100, :100])).shape == (100, 100)
 
 
 def test_a_huge_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
@@ -130,9 +130,9 @@ def test_a_huge_png_is_refused_without_decoding_it(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from emotions.data.imaging import BadImage, read_gray\n"
+        "from emotions.data.imaging import BadImage, read_image\n"
         "try:\n"
-        "    read_gray(Path(sys.argv[1]))\n"
+        "    read_image(Path(sys.argv[1]))\n"
         "except BadImage as err:\n"
         "    print(err)\n"
         f"print({PEAK_MB})\n"

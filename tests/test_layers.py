@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 def test_reference_cnn_layout() -> None:
     from emotions.training.networks import build_model
 
-    model = build_model(48, 3, params.load(ModelParams, TINY_PARAMS))
+    model = build_model(48, 1, 3, params.load(ModelParams, TINY_PARAMS))
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == [
         "Conv2D",
@@ -46,7 +46,7 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     from emotions.training.networks import build_model
 
     p = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
-    model = build_model(16, 3, p)
+    model = build_model(16, 1, 3, p)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert (
         kinds.count("Conv2D") == 2
@@ -55,6 +55,7 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     )
     deeper = build_model(
         16,
+        1,
         3,
         params.load(
             ModelParams,

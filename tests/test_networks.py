@@ -35,12 +35,12 @@ def smallest_size(p):
     return 1, "1"
 
 
-def build(image_size, num_classes, p):
+def build(image_size, channels, num_classes, p):
     import keras
 
     return keras.Sequential(
         [
-            keras.Input(shape=(image_size, image_size, 1)),
+            keras.Input(shape=(image_size, image_size, channels)),
             keras.layers.Rescaling(p.scale),
             keras.layers.Flatten(),
             keras.layers.Dense(num_classes, activation="softmax", dtype="float32"),
@@ -93,7 +93,7 @@ def test_a_new_network_is_built_by_its_name_and_trains(tmp_path: Path) -> None:
 
     raw = with_tiny(**{"model.architecture": "tiny"})
     model_params = params.load(networks.ModelParams, raw)
-    built = build_model(16, 3, model_params)
+    built = build_model(16, 1, 3, model_params)
     assert built.name == "tiny" and [type(layer).__name__ for layer in built.layers] == [
         "Rescaling",
         "Flatten",

@@ -23,6 +23,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
     assert train == params.TrainParams(
         epochs=1,
         batch_size=8,
+        shuffle_mb=256.0,
         learning_rate=0.01,
         seed=0,
         augment=False,

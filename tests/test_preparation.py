@@ -17,6 +17,7 @@ from tests.conftest import (
     PEAK_MB,
     ROOT,
     drawn_face,
+    faces_of,
     make_dataset,
     prepare_source,
     shape_image,
@@ -27,10 +28,9 @@ from tests.conftest import (
 def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
     result = prepare_source(raw_dataset, ("sad", "angry", "happy"))
     prepared, rows = result.prepared, result.manifest
-    assert prepared.images.shape == (18, 16, 16) and prepared.images.dtype == np.float32
-    assert prepared.images.max() == pytest.approx(
-        220 / 255
-    )  # 8-bit pixels scaled to [0, 1]: the shapes' ink
+    faces = faces_of(prepared)
+    assert faces.shape == (18, 16, 16, 1) and faces.dtype == np.float32
+    assert faces.max() == pytest.approx(220 / 255)  # 8-bit pixels scaled to [0, 1]: the shapes' ink
     assert prepared.classes == ("sad", "angry", "happy")
     assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
     assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
@@ -149,10 +149,9 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
     (raw_dataset / "happy" / "notes.txt").write_text("hello")
     result = prepare_source(raw_dataset)
     prepared, report = result.prepared, result.report
-    out = tmp_path / "prepared"
-    preparation.save(result, out)
+    out = result.folder
     loaded = store.load(out)
-    np.testing.assert_array_equal(loaded.images, prepared.images)
+    np.testing.assert_array_equal(faces_of(loaded), faces_of(prepared))
     np.testing.assert_array_equal(loaded.labels, prepared.labels)
     np.testing.assert_array_equal(loaded.parts, prepared.parts)
     assert loaded.encoding == Encoding(CLASSES, 16, face_detect=False)
@@ -160,10 +159,16 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
         manifest = list(csv.DictReader(f))
     assert len(manifest) == 19 and [m["status"] for m in manifest].count("skipped") == 1
     assert json.loads((out / preparation.REPORT_FILE).read_text()) == report
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "prepared",
-        "raw",
-    ]  # no temporary leftovers
+    names = sorted(p.name for p in out.iterdir())  # no draft manifest or other leftover
+    assert names == [
+        "faces-00000.npy",
+        "labels.npy",
+        "manifest.csv",
+        "meta.json",
+        "parts.npy",
+        "report.json",
+        "rows.npy",
+    ]
 
 
 def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:

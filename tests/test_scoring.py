@@ -25,7 +25,12 @@ def test_a_labelled_set_scores_only_its_held_out_parts(
     root = tmp_path / "other"
     for part in parts or ("",):
         make_dataset(root / part, per_class=6 if part.lower() in ("train", "training", "") else 2)
-    images, labels = scoring.labelled_set(
-        root, Encoding(CLASSES, 12, face_detect=False), params.load(params.DataParams, TINY_PARAMS)
+    (tmp_path / "prepared").mkdir()
+    faces, rows, labels = scoring.labelled_set(
+        root,
+        Encoding(CLASSES, 12, face_detect=False),
+        params.load(params.DataParams, TINY_PARAMS),
+        tmp_path / "prepared",
     )
-    assert images.shape == (scored, 12, 12) and np.bincount(labels).tolist() == [scored // 3] * 3
+    assert faces.read(rows).shape == (scored, 12, 12, 1)
+    assert np.bincount(labels).tolist() == [scored // 3] * 3

@@ -38,7 +38,7 @@ def test_prepare_missing_source_folder(project_dir: Path) -> None:
     [
         (
             {"prepare.image_size": 4},
-            "prepare.image_size: must be an integer >= 8 and <= 1024, got 4",
+            "prepare.image_size: must be an integer >= 8 and <= 224, got 4",
         ),
         ({"data.classes": ["sad", "sad"]}, "data.classes: duplicate class name 'sad'"),
         ({"prepare.on_bad_image": None}, "prepare.on_bad_image: missing key in params.yaml"),

@@ -85,7 +85,7 @@ def uneven(tmp_path: Path) -> tuple[Prepared, dict[str, np.ndarray]]:
     keep = (prepared.labels == 0) | (np.arange(len(prepared.labels)) % 2 == 0)
     prepared = dataclasses.replace(
         prepared,
-        images=prepared.images[keep],
+        faces=prepared.faces.subset(np.flatnonzero(keep)),
         labels=prepared.labels[keep],
         parts=prepared.parts[keep],
     )
@@ -140,7 +140,7 @@ def test_plateau_and_early_stopping_act_when_validation_stalls(run, uneven) -> N
     n = len(prepared.labels)
     stalled = dataclasses.replace(
         prepared,
-        images=np.concatenate([prepared.images, prepared.images[train]]),
+        faces=prepared.faces.subset(np.concatenate([np.arange(n), train])),
         labels=np.concatenate([prepared.labels, (prepared.labels[train] + 1) % 3]),
         parts=np.concatenate([prepared.parts, prepared.parts[train]]),
     )

@@ -163,7 +163,9 @@ def test_ferplus_layout_labels_faces_by_the_crowd_and_keeps_its_parts(tmp_path: 
 
 def test_crowd_rejects_leave_training_and_are_counted(tmp_path: Path) -> None:
     root = ferplus_tree(tmp_path / "ferplus")
-    result = preparation.prepare(read_source(root, full_spec()), CLASSES, prepare_params())
+    result = preparation.prepare(
+        read_source(root, full_spec()), CLASSES, prepare_params(), root.parent / "out"
+    )
     prepared, rows, report = result.prepared, result.manifest, result.report
     reasons = {Path(r.path).name: r.reason for r in rows if r.status == "skipped"}
     assert reasons["d.png"] == votes.CROWD_NOT_A_FACE and reasons["e.png"] == votes.CROWD_NO_VOTE
@@ -202,7 +204,7 @@ def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
     del lines[1]  # Training/angry/angry1.png has no votes
     (root / "votes.csv").write_text(HEADER + "".join(lines))
     result = preparation.prepare(
-        read_source(root, full_spec("votes.csv")), CLASSES, prepare_params()
+        read_source(root, full_spec("votes.csv")), CLASSES, prepare_params(), root.parent / "out"
     )
     prepared, rows = result.prepared, result.manifest
     reasons = {r.path.split("faces/")[1]: r.reason for r in rows if r.status == "skipped"}

@@ -4,8 +4,6 @@ into training. Real face data sets (FER-2013 among them) have all four."""
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -26,36 +24,33 @@ def is_blank(gray: np.ndarray, min_std: float) -> bool:
     return min_std > 0 and float(cv2.meanStdDev(gray)[1][0, 0]) < min_std
 
 
-def digest(gray: np.ndarray) -> str:
-    """Identity of the decoded pixels, so a re-encoded or renamed copy is still a duplicate."""
-    return hashlib.sha1(repr(gray.shape).encode() + gray.tobytes()).hexdigest()
+def digest(gray: np.ndarray) -> bytes:
+    """Identity of the decoded pixels (20 bytes), so a re-encoded or renamed copy is still a
+    duplicate."""
+    return hashlib.sha1(repr(gray.shape).encode() + gray.tobytes()).digest()
 
 
-def duplicate_reasons(
-    digests: Sequence[str], labels: Sequence[str], roles: Sequence[str]
-) -> list[str | None]:
-    """Why each image must go (or None to keep it).
+def duplicate_reasons(digests: np.ndarray, labels: np.ndarray, roles: np.ndarray) -> dict[int, str]:
+    """Why each image that must go must go, by its index; every other image stays.
 
     If the copies of one image disagree on the label, every copy goes, in every part: the label
     cannot be trusted. Otherwise only the most held-out part keeps it (a test image also in train is
-    removed from train), and within that part one copy stays.
+    removed from train), and within that part one copy stays. Only the groups of copies are looked
+    at one by one: memory follows the duplicates, not the images.
     """
-    reasons: list[str | None] = [None] * len(digests)
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, key in enumerate(digests):
-        groups[key].append(index)
-    for members in groups.values():
-        if len(members) == 1:
+    reasons: dict[int, str] = {}
+    _, group, sizes = np.unique(digests, return_inverse=True, return_counts=True)
+    copied = np.flatnonzero(sizes[group] > 1)
+    order = copied[np.argsort(group[copied], kind="stable")]
+    for members in np.split(order, np.flatnonzero(np.diff(group[order])) + 1) if len(order) else []:
+        if len(set(labels[members].tolist())) > 1:
+            reasons.update((int(i), CONFLICT) for i in members)
             continue
-        if len({labels[i] for i in members}) > 1:
-            for i in members:
-                reasons[i] = CONFLICT
-            continue
-        top = max(PART_PRIORITY[roles[i]] for i in members)
-        keepers = [i for i in members if PART_PRIORITY[roles[i]] == top]
-        for i in members:
-            if PART_PRIORITY[roles[i]] < top:
-                reasons[i] = LEAK
-        for i in keepers[1:]:
-            reasons[i] = DUPLICATE
+        priority = [PART_PRIORITY[str(roles[i])] for i in members]
+        top = max(priority)
+        keepers = [int(i) for i, rank in zip(members, priority, strict=True) if rank == top]
+        reasons.update(
+            (int(i), LEAK) for i, rank in zip(members, priority, strict=True) if rank < top
+        )
+        reasons.update((i, DUPLICATE) for i in keepers[1:])
     return reasons

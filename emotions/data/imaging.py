@@ -20,10 +20,19 @@ DETECT_SIDE = 1024  # larger photos are searched at this size: as accurate for f
 # scale (libjpeg scales while decoding); one 20000x20000 PNG once took prepare from 62 MB to 3.6 GB.
 MAX_PIXELS = 100_000_000  # 10000x10000: a 100-megapixel photo decodes to 100 MB of gray pixels
 _REDUCED = {
-    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
-    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
-    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    "gray": {
+        2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+        8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    },
+    "rgb": {
+        2: cv2.IMREAD_REDUCED_COLOR_2,
+        4: cv2.IMREAD_REDUCED_COLOR_4,
+        8: cv2.IMREAD_REDUCED_COLOR_8,
+    },
 }
+_FULL = {"gray": cv2.IMREAD_GRAYSCALE, "rgb": cv2.IMREAD_COLOR}
+CHANNELS = {"gray": 1, "rgb": 3}
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 
@@ -111,24 +120,25 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _decode_flags(data: bytes) -> int:
-    """Grayscale, at the scale that keeps the decoded image within ``MAX_PIXELS``."""
+def _decode_flags(data: bytes, color: str) -> int:
+    """Grayscale or colour, at the scale that keeps the decoded image within ``MAX_PIXELS``."""
     size = header_size(data)
     if size is None or size[0] * size[1] <= MAX_PIXELS:
-        return cv2.IMREAD_GRAYSCALE
+        return _FULL[color]
     pixels = size[0] * size[1]
-    factor = next((f for f in sorted(_REDUCED) if pixels <= MAX_PIXELS * f * f), None)
+    factor = next((f for f in sorted(_REDUCED[color]) if pixels <= MAX_PIXELS * f * f), None)
     # other decoders read the whole image before shrinking it
     if factor is None or data[:2] != b"\xff\xd8":
         raise BadImage(
             f"too large ({size[0]}x{size[1]} pixels; the limit is {MAX_PIXELS / 1e6:g} megapixels)"
         )
-    return _REDUCED[factor]
+    return _REDUCED[color][factor]
 
 
 def listed(path: Path) -> bool:
     """Whether a listing of inputs keeps ``path``: a file, or a link, whatever it leads to, so that
-    a link that cannot be read is reported (``broken_link``, ``read_gray``) rather than left out."""
+    a link that cannot be read is reported (``broken_link``, ``read_image``) rather than left
+    out."""
     return path.is_file() or path.is_symlink()
 
 
@@ -139,9 +149,10 @@ def broken_link(path: Path) -> str | None:
     )
 
 
-def read_gray(path: Path) -> np.ndarray:
-    """Decode any common format (colour, alpha, 16-bit) to an 8-bit grayscale array, within
-    ``MAX_PIXELS``: a larger JPEG is shrunk while decoding, any other larger image refused."""
+def read_image(path: Path, color: str = "gray") -> np.ndarray:
+    """Decode any common format (colour, alpha, 16-bit) to 8-bit pixels, grayscale (H, W) or RGB
+    (H, W, 3) by ``color``, within ``MAX_PIXELS``: a larger JPEG is shrunk while decoding, any
+    other larger image refused."""
     if reason := broken_link(path):
         raise BadImage(reason)
     try:
@@ -152,12 +163,25 @@ def read_gray(path: Path) -> np.ndarray:
         raise BadImage("empty file")
     if _looks_truncated(data):
         raise BadImage("truncated JPEG")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _decode_flags(data))
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _decode_flags(data, color))
     if image is None:
         raise BadImage("not a readable image")
     if min(image.shape[:2]) < MIN_SIDE:
         raise BadImage(f"too small ({image.shape[1]}x{image.shape[0]} pixels)")
-    return image
+    return image if color == "gray" else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def in_color(image: np.ndarray, color: str) -> np.ndarray:
+    """8-bit pixels, grayscale (H, W) or RGB (H, W, 3), as ``color`` asks: a gray source (a FER-2013
+    CSV) repeats its one channel; a colour one is converted."""
+    if color == "gray":
+        return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image
+
+
+def from_bgr(frame: np.ndarray, color: str) -> np.ndarray:
+    """A BGR video frame as ``read_image`` would give it."""
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if color == "gray" else cv2.COLOR_BGR2RGB)
 
 
 @functools.cache
@@ -167,9 +191,10 @@ def _face_cascade() -> cv2.CascadeClassifier:
     return cv2.CascadeClassifier(str(Path(cascades) / "haarcascade_frontalface_default.xml"))
 
 
-def detect_faces(gray: np.ndarray) -> list[Box]:
-    """Faces in a grayscale image, largest first, each box widened by ``FACE_MARGIN`` and
-    clipped."""
+def detect_faces(image: np.ndarray) -> list[Box]:
+    """Faces in an image (the cascade looks at its gray levels), largest first, each box widened by
+    ``FACE_MARGIN`` and clipped."""
+    gray = in_color(image, "gray")
     height, width = gray.shape[:2]
     scale = min(1.0, DETECT_SIDE / max(height, width))
     small = (
@@ -192,26 +217,42 @@ def detect_faces(gray: np.ndarray) -> list[Box]:
     return boxes
 
 
-def crop(gray: np.ndarray, box: Box) -> np.ndarray:
+def crop(image: np.ndarray, box: Box) -> np.ndarray:
     x, y, w, h = box
-    return gray[y : y + h, x : x + w]
+    return image[y : y + h, x : x + w]
 
 
-def preprocess(gray: np.ndarray, size: int) -> np.ndarray:
-    """Resize an 8-bit grayscale image to size x size and scale its pixels to [0, 1] (float32)."""
-    shrinking = gray.shape[0] > size or gray.shape[1] > size
-    resized = cv2.resize(
-        gray, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    )
-    return resized.astype(np.float32) / 255.0
+def resize_face(image: np.ndarray, size: int) -> np.ndarray:
+    """An 8-bit image resized to size x size: by pixel areas when shrinking, linearly when
+    enlarging. Prepare stores these bytes; ``to_input`` makes them the model's input."""
+    shrinking = image.shape[0] > size or image.shape[1] > size
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+def to_input(faces: np.ndarray) -> np.ndarray:
+    """Faces as 8-bit pixels (any shape) scaled to [0, 1] float32: what the network reads."""
+    return faces.astype(np.float32) / 255.0
+
+
+def preprocess(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize an 8-bit image to size x size and scale its pixels to [0, 1] (float32)."""
+    return to_input(resize_face(image, size))
+
+
+def face_crops(
+    image: np.ndarray, size: int, face_detect: bool
+) -> list[tuple[Box | None, np.ndarray]]:
+    """The one way a decoded image becomes faces, shared by prepare and predict so they cannot
+    drift apart: the whole image, or with ``face_detect`` each face found (largest first; none is
+    []), each resized to size x size, 8-bit."""
+    if not face_detect:
+        return [(None, resize_face(image, size))]
+    return [(box, resize_face(crop(image, box), size)) for box in detect_faces(image)]
 
 
 def model_inputs(
-    gray: np.ndarray, size: int, face_detect: bool
+    image: np.ndarray, size: int, face_detect: bool
 ) -> list[tuple[Box | None, np.ndarray]]:
-    """The one way a decoded image becomes model inputs, shared by prepare and predict so they
-    cannot drift apart: the whole image, or with ``face_detect`` each face found (largest first;
-    none is [])."""
-    if not face_detect:
-        return [(None, preprocess(gray, size))]
-    return [(box, preprocess(crop(gray, box), size)) for box in detect_faces(gray)]
+    """``face_crops`` as the model's inputs."""
+    return [(box, to_input(face)) for box, face in face_crops(image, size, face_detect)]

@@ -1,31 +1,35 @@
-"""Preparation: raw images made into model inputs and cleaned, with a manifest and a data report
-that say what was kept, what was dropped and why."""
+"""Prepare: every image of a source read, checked and preprocessed as it comes, written into uint8
+shards, then cleaned (blank images, duplicates, conflicting labels, held-out faces also in training)
+from content hashes, without holding the images. A manifest row per input says what became of it,
+and a report counts the classes before and after each cleaning step."""
 
 from __future__ import annotations
 
+import array
+import csv
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emotions.data import hygiene, store, votes
 from emotions.data.encoding import Encoding
-from emotions.data.imaging import model_inputs
+from emotions.data.imaging import CHANNELS, face_crops
 from emotions.data.sources import RawImage, SourceSpec, part_roles, read_source
 from emotions.data.store import Prepared
 from emotions.errors import UserError
-from emotions.files import csv_text
 from emotions.params import DataParams, PrepareParams
 from emotions.progress import progress
 
 MANIFEST_FILE = "manifest.csv"
 REPORT_FILE = "report.json"
+MANIFEST_COLUMNS = ["path", "class", "part", "status", "reason"]
 
 UNREADABLE = "unreadable"
 NO_FACE = "no face found"
+# Every reason a face is left out, in the order the report counts them; code 0 is none.
 REMOVAL_STEPS = (
     UNREADABLE,
     NO_FACE,
@@ -34,6 +38,7 @@ REMOVAL_STEPS = (
     votes.NO_VOTES,
     *hygiene.STEPS,
 )
+CODE = {reason: code for code, reason in enumerate(REMOVAL_STEPS, start=1)}
 
 
 @dataclass(frozen=True)
@@ -47,113 +52,214 @@ class ManifestRow:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What prepare produced: the faces kept, a manifest row for every input, the data report."""
+    """What prepare produced: the faces kept (in their shards), the manifest of every input, the
+    data report."""
 
     prepared: Prepared
-    manifest: list[ManifestRow]
+    folder: Path
     report: dict[str, object]
 
+    @property
+    def manifest(self) -> list[ManifestRow]:
+        """Every row of the manifest, read back from its file (for people and tests: the stage
+        itself never holds it)."""
+        with (self.folder / MANIFEST_FILE).open(encoding="utf-8", newline="") as f:
+            return [ManifestRow(*row) for row in list(csv.reader(f))[1:]]
 
-def from_source(source: Path, data: DataParams, p: PrepareParams) -> Outcome:
+    @property
+    def read(self) -> int:
+        """How many inputs the source gave."""
+        steps = self.report["steps"]
+        assert isinstance(steps, list)
+        return int(steps[0]["total"])
+
+    def skipped(self, limit: int) -> tuple[list[ManifestRow], int]:
+        """The first ``limit`` skipped rows, and how many were skipped in all."""
+        shown: list[ManifestRow] = []
+        total = 0
+        with (self.folder / MANIFEST_FILE).open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                if row["status"] == "skipped":
+                    total += 1
+                    if len(shown) < limit:
+                        shown.append(ManifestRow(*row.values()))
+        return shown, total
+
+
+class _Ledger:
+    """One small entry per input, in compact arrays: its class, part, what became of it, and for
+    a face written to the shards, its content hash. What prepare decides at the end, it decides
+    from these; the inputs' paths wait in the draft manifest on disk."""
+
+    def __init__(self) -> None:
+        self.labels = array.array("h")  # index in the classes; -1 none
+        self.parts = array.array("h")  # index in part_names
+        self.readable = array.array("b")
+        self.reasons = array.array("b")  # a code of CODE; 0: kept so far
+        self.crowd = array.array("b")  # the crowd's verdict's code; 0: none
+        self.written = array.array("q")  # position in the shards; -1: not written
+        self.digests = bytearray()  # 20 bytes per face written
+        self.votes = array.array("f")
+        self.has_votes = False
+        self.part_names: dict[str, int] = {}
+
+
+def from_source(source: Path, data: DataParams, p: PrepareParams, out_dir: Path) -> Outcome:
     """The prepare stage's work: every image of ``data.classes`` and ``data.extra_classes`` in the
-    source, read as the ``data`` params say, then ``prepare``."""
-    spec = SourceSpec(
-        data.classes + data.extra_classes, data.aliases, data.csv_emotions, data.format, data.votes
-    )
-    return prepare(read_source(source, spec), data.classes, p, data.extra_classes)
+    source, read as the ``data`` params say, then ``prepare`` into ``out_dir``."""
+    every = data.classes + data.extra_classes
+    spec = SourceSpec(every, data.aliases, data.csv_emotions, data.format, data.votes, p.color)
+    return prepare(read_source(source, spec), data.classes, p, out_dir, data.extra_classes)
 
 
 def prepare(
     items: Iterable[RawImage],
     classes: Sequence[str],
     p: PrepareParams,
+    out_dir: Path,
     extra_classes: Sequence[str] = (),
 ) -> Outcome:
     """Preprocess every raw image with the shared function, as ``p`` says (size, face detection,
-    what to do with a bad file), then clean: see ``hygiene``. Labels index ``classes`` followed by
-    ``extra_classes``."""
-    seen: list[RawImage] = []  # every item, pixels dropped once used, for the manifest
-    reasons: list[str | None] = []
-    details: list[str] = []
-    inputs: dict[int, np.ndarray] = {}
-    digests: dict[int, str] = {}
-    for item in progress(items, "prepare", unit="img"):
-        index = len(seen)
-        seen.append(replace(item, pixels=None))
-        reason, detail = None, ""
-        if item.pixels is None:
-            if p.on_bad_image == "error":
-                raise UserError(f"{item.origin}: {item.error} (prepare.on_bad_image is 'error')")
-            reason, detail = UNREADABLE, item.error or ""
-        elif hygiene.is_blank(item.pixels, p.min_std):
-            reason = hygiene.BLANK
-        else:
-            faces = model_inputs(item.pixels, p.image_size, p.face_detect)
-            if faces:
-                inputs[index] = faces[0][1]  # the largest face
-                digests[index] = hygiene.digest(item.pixels)
-            else:
-                reason = NO_FACE
-        reasons.append(reason)
-        details.append(detail)
-
-    # Only items with pixels name the parts: a bad row or file must not invent one (an empty part
-    # beside Training would become the test set).
-    roles_by_name = part_roles([item.part for item in seen if item.error is None])
-    roles = [roles_by_name.get(item.part, "") for item in seen]
-    for i, item in enumerate(
-        seen
-    ):  # the crowd's verdicts keep faces out of training; held-out faces keep their label
-        if reasons[i] is None and item.crowd and (not item.label or roles[i] in ("train", "")):
-            reasons[i] = item.crowd
-    if p.dedupe:
-        kept = sorted(inputs)
-        for i, why in zip(
-            kept,
-            hygiene.duplicate_reasons(
-                [digests[i] for i in kept], [seen[i].label for i in kept], [roles[i] for i in kept]
-            ),
-            strict=True,
-        ):
-            if why is not None:
-                reasons[i] = why
-
-    rows = [
-        ManifestRow(
-            _text(item.origin),
-            item.label,
-            _text(item.part),
-            "skipped" if why else "used",
-            ": ".join(filter(None, [why, detail])),
-        )
-        for item, why, detail in zip(seen, reasons, details, strict=True)
-    ]
-    used = [i for i, why in enumerate(reasons) if why is None]
-    labels = [seen[i].label for i in used]
+    what to do with a bad file), write it into ``out_dir``'s shards as it comes, then clean: see
+    ``hygiene``. Labels index ``classes`` followed by ``extra_classes``."""
     every_class = [*classes, *extra_classes]
-    for name in every_class:
-        if name not in labels:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shape = (p.image_size, p.image_size, CHANNELS[p.color])
+    writer = store.ShardWriter(out_dir, shape, p.shard_mb)
+    ledger = _Ledger()
+    draft = out_dir / f".{MANIFEST_FILE}.draft"
+    with draft.open("w", encoding="utf-8", newline="") as f:
+        rows = csv.writer(f, lineterminator="\n")
+        for item in progress(items, "prepare", unit="img"):
+            _record(item, every_class, p, writer, ledger)
+            rows.writerow([_text(item.origin), item.label, _text(item.part), item.error or ""])
+    faces = store.Faces(out_dir, shape, writer.finish(), np.arange(writer.written))
+    roles, roles_by_name = _roles(ledger)
+    _clean(ledger, roles, p.dedupe)
+    _write_manifest(draft, out_dir / MANIFEST_FILE, ledger)
+    report = _report(ledger, roles, roles_by_name, every_class)
+    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    kept = np.flatnonzero(np.frombuffer(ledger.reasons, np.int8) == 0)
+    labels = np.frombuffer(ledger.labels, np.int16)
+    for index, name in enumerate(every_class):
+        if not (labels[kept] == index).any():
             raise UserError(
                 f"class {name!r}: no usable image left after prepare (see the manifest's reasons)"
             )
-    prepared = Prepared(
-        images=np.stack([inputs[i] for i in used]).astype(np.float32, copy=False),
-        labels=np.asarray([every_class.index(label) for label in labels], dtype=np.int64),
-        parts=np.asarray([roles[i] for i in used], dtype="<U5"),
-        encoding=Encoding(tuple(classes), p.image_size, p.face_detect),
+    encoding = Encoding(tuple(classes), p.image_size, p.face_detect, p.color)
+    prepared = _prepared(ledger, kept, roles, faces, encoding, extra_classes)
+    store.save_index(prepared)
+    return Outcome(prepared, out_dir, report)
+
+
+def _record(
+    item: RawImage,
+    every_class: Sequence[str],
+    p: PrepareParams,
+    writer: store.ShardWriter,
+    ledger: _Ledger,
+) -> None:
+    """Check and preprocess one input: a face is written to the shards at once, and only its entry
+    in the ledger stays."""
+    ledger.labels.append(every_class.index(item.label) if item.label in every_class else -1)
+    ledger.parts.append(ledger.part_names.setdefault(item.part, len(ledger.part_names)))
+    ledger.readable.append(item.error is None)
+    ledger.crowd.append(CODE[item.crowd] if item.crowd else 0)
+    reason, position = 0, -1
+    if item.pixels is None:
+        if p.on_bad_image == "error":
+            raise UserError(f"{item.origin}: {item.error} (prepare.on_bad_image is 'error')")
+        reason = CODE[UNREADABLE]
+    elif hygiene.is_blank(item.pixels, p.min_std):
+        reason = CODE[hygiene.BLANK]
+    else:
+        faces = face_crops(item.pixels, p.image_size, p.face_detect)
+        if faces:
+            position = writer.add(faces[0][1])  # the largest face
+            ledger.digests += hygiene.digest(item.pixels)
+            ledger.votes.extend(
+                np.zeros(len(every_class), np.float32) if item.votes is None else item.votes
+            )
+            ledger.has_votes |= item.votes is not None
+        else:
+            reason = CODE[NO_FACE]
+    ledger.reasons.append(reason)
+    ledger.written.append(position)
+
+
+def _roles(ledger: _Ledger) -> tuple[np.ndarray, dict[str, str]]:
+    """Each input's part role, and each part name's. Only inputs with pixels name the parts: a bad
+    row or file must not invent one (an empty part beside Training would become the test set)."""
+    parts = np.frombuffer(ledger.parts, np.int16)
+    readable = np.frombuffer(ledger.readable, np.int8).astype(bool)
+    names = list(ledger.part_names)
+    by_name = part_roles([names[i] for i in np.unique(parts[readable])])
+    per_name = np.array([by_name.get(name, "") for name in names] or [""], dtype="<U5")
+    return per_name[parts], by_name
+
+
+def _clean(ledger: _Ledger, roles: np.ndarray, dedupe: bool) -> None:
+    """The crowd's verdicts keep faces out of training (held-out faces keep their label); then the
+    duplicates, conflicting labels and leaks among the faces written, from their hashes."""
+    reasons = np.frombuffer(ledger.reasons, np.int8)
+    crowd = np.frombuffer(ledger.crowd, np.int8)
+    labels = np.frombuffer(ledger.labels, np.int16)
+    judged = (reasons == 0) & (crowd > 0) & ((labels < 0) | np.isin(roles, ("train", "")))
+    reasons[judged] = crowd[judged]
+    if not dedupe:
+        return
+    written = np.flatnonzero(np.frombuffer(ledger.written, np.int64) >= 0)
+    digests = np.frombuffer(bytes(ledger.digests), dtype="S20")
+    for i, why in hygiene.duplicate_reasons(digests, labels[written], roles[written]).items():
+        reasons[written[i]] = CODE[why]
+
+
+def _prepared(
+    ledger: _Ledger,
+    kept: np.ndarray,
+    roles: np.ndarray,
+    faces: store.Faces,
+    encoding: Encoding,
+    extra_classes: Sequence[str],
+) -> Prepared:
+    written = np.frombuffer(ledger.written, np.int64)
+    classes = len(encoding.classes) + len(extra_classes)
+    votes = None
+    if ledger.has_votes:
+        every = np.frombuffer(ledger.votes, np.float32).reshape(-1, classes)
+        votes = every[written[kept]].copy()
+    return Prepared(
+        faces=store.Faces(faces.folder, faces.shape, faces.counts, written[kept].copy()),
+        labels=np.frombuffer(ledger.labels, np.int16)[kept].astype(np.int64),
+        parts=roles[kept],
+        encoding=encoding,
         extra_classes=tuple(extra_classes),
-        votes=_votes([seen[i] for i in used], len(every_class)),
+        votes=votes,
     )
-    return Outcome(prepared, rows, _report(seen, reasons, roles, roles_by_name, every_class))
 
 
-def _votes(items: Sequence[RawImage], num_classes: int) -> np.ndarray | None:
-    """(N, classes) crowd votes where the source has votes (zeros for a face without), else None."""
-    if all(item.votes is None for item in items):
-        return None
-    return np.stack(
-        [np.zeros(num_classes, np.float32) if item.votes is None else item.votes for item in items]
-    )
+def _write_manifest(draft: Path, target: Path, ledger: _Ledger) -> None:
+    """The draft's rows (path, class, part, error), each with what became of it, streamed."""
+    reasons = np.frombuffer(ledger.reasons, np.int8)
+    with (
+        draft.open(encoding="utf-8", newline="") as source,
+        target.open("w", encoding="utf-8", newline="") as out,
+    ):
+        rows = csv.writer(out, lineterminator="\n")
+        rows.writerow(MANIFEST_COLUMNS)
+        for code, (path, label, part, error) in zip(reasons, csv.reader(source), strict=True):
+            why = REMOVAL_STEPS[code - 1] if code else ""
+            detail = error if why == UNREADABLE else ""
+            rows.writerow(
+                [
+                    path,
+                    label,
+                    part,
+                    "skipped" if why else "used",
+                    ": ".join(filter(None, [why, detail])),
+                ]
+            )
+    draft.unlink()
 
 
 def _text(name: str) -> str:
@@ -163,51 +269,35 @@ def _text(name: str) -> str:
 
 
 def _report(
-    seen: Sequence[RawImage],
-    reasons: Sequence[str | None],
-    roles: Sequence[str],
-    roles_by_name: dict[str, str],
-    classes: Sequence[str],
+    ledger: _Ledger, roles: np.ndarray, roles_by_name: dict[str, str], classes: Sequence[str]
 ) -> dict[str, object]:
     """Class counts before and after each cleaning step, and per part at the end."""
+    labels = np.frombuffer(ledger.labels, np.int16)
+    reasons = np.frombuffer(ledger.reasons, np.int8)
 
-    def counts(indices: Iterable[int]) -> dict[str, int]:
-        tally = Counter(seen[i].label for i in indices)
-        return {name: tally.get(name, 0) for name in classes}
+    def counts(chosen: np.ndarray) -> dict[str, int]:
+        tally = np.bincount(labels[chosen & (labels >= 0)], minlength=len(classes))
+        return {name: int(tally[i]) for i, name in enumerate(classes)}
 
-    alive = list(range(len(seen)))
-    steps = [{"step": "read", "total": len(alive), "per_class": counts(alive)}]
-    for step in REMOVAL_STEPS:
-        removed = [i for i in alive if reasons[i] == step]
-        if not removed:
+    alive = np.ones(len(labels), bool)
+    steps: list[dict[str, object]] = [
+        {"step": "read", "total": len(labels), "per_class": counts(alive)}
+    ]
+    for code, step in enumerate(REMOVAL_STEPS, start=1):
+        removed = alive & (reasons == code)
+        if not removed.any():
             continue
-        alive = [i for i in alive if reasons[i] != step]
+        alive &= ~removed
         steps.append(
             {
                 "step": f"after removing {step}",
-                "removed": len(removed),
-                "total": len(alive),
+                "removed": int(removed.sum()),
+                "total": int(alive.sum()),
                 "per_class": counts(alive),
             }
         )
     by_part = {
-        role or "all": counts(i for i in alive if roles[i] == role)
-        for role in sorted(set(roles[i] for i in alive))
+        role or "all": counts(alive & (roles == role))
+        for role in sorted(set(roles[alive].tolist()))
     }
     return {"parts": roles_by_name, "steps": steps, "final_per_part": by_part}
-
-
-def _manifest_csv(rows: Sequence[ManifestRow]) -> str:
-    return csv_text(
-        ["path", "class", "part", "status", "reason"],
-        ([r.path, r.label, r.part, r.status, r.reason] for r in rows),
-    )
-
-
-def save(outcome: Outcome, out_dir: Path) -> None:
-    """The prepared data set plus its manifest and data report, in one atomic folder."""
-    texts = {
-        MANIFEST_FILE: _manifest_csv(outcome.manifest),
-        REPORT_FILE: json.dumps(outcome.report, indent=2) + "\n",
-    }
-    store.save(outcome.prepared, out_dir, texts)

@@ -6,6 +6,8 @@ streamed row by row."""
 from __future__ import annotations
 
 import csv
+import itertools
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import TextIO
 import numpy as np
 
 from emotions.data import votes
-from emotions.data.imaging import BadImage, is_image_file, listed, read_gray
+from emotions.data.imaging import BadImage, in_color, is_image_file, read_image
 from emotions.errors import UserError
 
 FER_CSV_COLUMNS = ("emotion", "pixels")
@@ -38,6 +40,7 @@ class SourceSpec:
     format: str  # "auto", "folders" or "csv"
     # a votes CSV in a folder tree's top folder (FER+'s layout has its own)
     votes: str | None = None
+    color: str = "gray"  # read faces as grayscale or as RGB
 
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
@@ -48,7 +51,8 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class RawImage:
-    """One item of a source: 8-bit grayscale pixels, or the reason there are none."""
+    """One item of a source: 8-bit pixels (grayscale or RGB, as the spec asks), or the reason there
+    are none."""
 
     origin: str  # a file path, or "<csv>:<line>"
     label: str
@@ -109,7 +113,7 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
             label = "" if crowd else spec.classes[int(votes.majority(class_votes[np.newaxis])[0])]
             seen.add(label)
             try:
-                pixels = read_gray(folder / name)
+                pixels = read_image(folder / name, spec.color)
             except BadImage as err:
                 yield RawImage(path, label, folder.name, None, str(err))
                 continue
@@ -144,15 +148,27 @@ def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _visible_files(folder: Path) -> list[Path]:
-    """Every non-hidden file below ``folder``, sorted: determinism needs a stable order. Links come
+def _visible_files(folder: Path) -> Iterator[Path]:
+    """Every non-hidden file below ``folder``, one at a time, in sorted order (determinism needs a
+    stable one): a folder's entries by name, a sub-folder's files where its name sorts. Links come
     too, so that a broken one, or one to a folder (not followed), is reported rather than left
-    out."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if listed(p) and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    out. Only one folder's names are held at a time, not every path of a large data set."""
+    with os.scandir(folder) as entries:
+        names = sorted(
+            (entry.name, entry.is_dir(follow_symlinks=False))
+            for entry in entries
+            if not entry.name.startswith(".")
+            and (
+                entry.is_dir(follow_symlinks=False)
+                or entry.is_file(follow_symlinks=False)
+                or entry.is_symlink()
+            )
+        )
+    for name, is_folder in names:
+        if is_folder:
+            yield from _visible_files(folder / name)
+        else:
+            yield folder / name
 
 
 def _class_folders(folder: Path, spec: SourceSpec) -> dict[str, list[Path]]:
@@ -188,11 +204,12 @@ def folder_layout(source: Path, spec: SourceSpec) -> dict[str, dict[str, list[Pa
 def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     for part, classes in folder_layout(source, spec).items():
         for name in spec.classes:
-            files = [f for folder in classes[name] for f in _visible_files(folder)]
-            if not files:
+            files = (f for folder in classes[name] for f in _visible_files(folder))
+            first = next(files, None)
+            if first is None:
                 where = " and ".join(str(f) for f in classes[name])
                 raise UserError(f"{where}: class folder {name!r} is empty")
-            for path in files:
+            for path in itertools.chain([first], files):
                 if path.is_dir():
                     yield RawImage(str(path), name, part, None, "a link to a folder (not followed)")
                     continue
@@ -206,7 +223,7 @@ def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                     )
                     continue
                 try:
-                    yield RawImage(str(path), name, part, read_gray(path))
+                    yield RawImage(str(path), name, part, read_image(path, spec.color))
                 except BadImage as err:
                     yield RawImage(str(path), name, part, None, str(err))
 
@@ -303,7 +320,9 @@ def _read_csv(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                     origin, name, part, None, f"{pixels.size} pixels, not {FER_SIDE}x{FER_SIDE}"
                 )
                 continue
-            yield RawImage(origin, name, part, pixels.reshape(FER_SIDE, FER_SIDE))
+            yield RawImage(
+                origin, name, part, in_color(pixels.reshape(FER_SIDE, FER_SIDE), spec.color)
+            )
     absent = [c for c in spec.classes if c not in seen]
     if absent:
         raise UserError(f"{source}: no rows for class {absent[0]!r} of data.classes")

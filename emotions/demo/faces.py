@@ -410,6 +410,13 @@ def draw_face(expression: str, rng: np.random.Generator, size: int = 64) -> np.n
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+def tinted(face: np.ndarray, tint: Sequence[float]) -> np.ndarray:
+    """A drawn gray face in colour: each channel is the face's level times the tint's share (red,
+    green, blue, each 0 to 1), as uint8 RGB (size, size, 3)."""
+    coloured = face[..., np.newaxis].astype(np.float32) * np.asarray(tint, np.float32)
+    return np.clip(np.round(coloured), 0, 255).astype(np.uint8)
+
+
 def drawable(name: str) -> bool:
     """Whether the generator can draw the class ``name`` (in any case, as folder names match)."""
     return name.lower() in EXPRESSIONS

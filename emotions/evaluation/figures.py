@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from emotions.drawing import BLACK, FONT, GREEN, RED, WHITE, heat_overlay, put_text
+from emotions.drawing import BLACK, FONT, GREEN, RED, WHITE, heat_overlay, put_text, to_bgr
 
 
 def confusion_image(matrix: np.ndarray, classes: Sequence[str], cell: int = 90) -> np.ndarray:
@@ -65,11 +65,10 @@ def mistakes_grid(
     grid = np.full((rows * (tile + label_height), columns * tile, 3), 255, np.uint8)
     for k, image in enumerate(images):
         y, x = (k // columns) * (tile + label_height), (k % columns) * tile
-        face = cv2.resize(
-            (image * 255).astype(np.uint8), (tile - 8, tile - 8), interpolation=cv2.INTER_NEAREST
-        )
+        pixels = np.round(image * 255).astype(np.uint8)
+        face = cv2.resize(pixels, (tile - 8, tile - 8), interpolation=cv2.INTER_NEAREST)
         grid[y + 4 : y + tile - 4, x + 4 : x + tile - 4] = (
-            face[..., np.newaxis] if heat is None else heat_overlay(face, heat[k])
+            to_bgr(face) if heat is None else heat_overlay(face, heat[k])
         )
         put_text(grid, f"true {true[k]}", (x + 4, y + tile + 12), 0.45, GREEN)
         put_text(

@@ -4,6 +4,7 @@ report with the confusion matrix, the most confident mistakes and the reliabilit
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +159,7 @@ def _write_reliability(evaluation: Evaluation, out_dir: Path) -> None:
 
 def write_reports(
     evaluation: Evaluation,
-    images: np.ndarray,
+    images_of: Callable[[np.ndarray], np.ndarray],
     out_dir: Path,
     model: Probabilities,
     votes: np.ndarray | None = None,
@@ -166,8 +167,9 @@ def write_reports(
     """Write the metrics, the text report, the per-image, per-class and per-confidence-bin tables
     DVC plots draw, and a Markdown report with the confusion matrix, the most confident mistakes
     (these also with the heat maps of what the ``model``, that gave the probabilities, based them
-    on) and the reliability diagram as pictures. With the crowd's ``votes`` (over the classes in
-    use), the metrics also score against its majority."""
+    on) and the reliability diagram as pictures. ``images_of`` gives the model inputs of the
+    faces it is asked for (positions in the evaluation): only the mistakes shown are read. With the
+    crowd's ``votes`` (over the classes in use), the metrics also score against its majority."""
     metrics = evaluation.metrics()
     if votes is not None:
         metrics["crowd"] = evaluation.against_crowd(votes)
@@ -206,9 +208,15 @@ def write_reports(
         [names[i] for i in evaluation.y_pred[worst]],
         confidence[worst].tolist(),
     )
-    write_png(out_dir / MISTAKES_PNG, mistakes_grid(images[worst], *captions))
-    heat = np.array([occlusion_map(model, images[i], int(evaluation.y_pred[i])) for i in worst])
-    write_png(out_dir / MISTAKES_EXPLAINED_PNG, mistakes_grid(images[worst], *captions, heat=heat))
+    shown = images_of(worst)
+    write_png(out_dir / MISTAKES_PNG, mistakes_grid(shown, *captions))
+    heat = np.array(
+        [
+            occlusion_map(model, face, int(evaluation.y_pred[i]))
+            for face, i in zip(shown, worst, strict=True)
+        ]
+    )
+    write_png(out_dir / MISTAKES_EXPLAINED_PNG, mistakes_grid(shown, *captions, heat=heat))
     _write_reliability(evaluation, out_dir)
     write_text(out_dir / MARKDOWN_FILE, _markdown(metrics, evaluation, len(worst)))
     return metrics

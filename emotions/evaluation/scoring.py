@@ -4,6 +4,7 @@ any labelled data set (``--data``, and each extra set of ``evaluate.sets``)."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +13,18 @@ import numpy as np
 
 from emotions.data import preparation, splitting, store
 from emotions.data.encoding import Encoding
+from emotions.data.imaging import to_input
 from emotions.data.sources import SourceSpec, read_source
+from emotions.data.store import Faces
 from emotions.errors import UserError
 from emotions.evaluation.metrics import Evaluation
 from emotions.evaluation.reports import write_reports
 from emotions.files import write_text
 from emotions.params import DataParams, PrepareParams
 from emotions.saved.runtime import Predictor
+
+BATCH = 256  # faces read and answered at a time
+SHARD_MB = 32  # shards of a labelled set prepared for scoring
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,30 @@ class Score:
 
 
 def _evaluation(
-    predictor: Predictor, images: np.ndarray, labels: np.ndarray
+    predictor: Predictor, faces: Faces, rows: np.ndarray, labels: np.ndarray
 ) -> tuple[Evaluation, float]:
+    """The model's answers on the faces ``rows``, read from their shards a batch at a time."""
     started = time.perf_counter()
-    evaluation = Evaluation(
-        predictor.meta.classes, labels, predictor.probabilities(images), predictor.temperature
+    answers = [predictor.probabilities(to_input(chunk)) for chunk in faces.chunks(rows, BATCH)]
+    probabilities = (
+        np.concatenate(answers) if answers else np.zeros((0, len(predictor.meta.classes)))
     )
+    evaluation = Evaluation(predictor.meta.classes, labels, probabilities, predictor.temperature)
     return evaluation, time.perf_counter() - started
+
+
+def _same_inputs(model_dir: Path, model: Encoding, data: Encoding) -> None:
+    if model.classes != data.classes:
+        raise UserError(
+            f"{model_dir}: model classes {model.classes} differ from the data's {data.classes}"
+        )
+    if (model.image_size, model.color) != (data.image_size, data.color):
+        raise UserError(
+            f"{model_dir}: the model takes {model.image_size}x{model.image_size} {model.color} "
+            "faces, "
+            f"the prepared data holds {data.image_size}x{data.image_size} {data.color} ones (run "
+            "`dvc repro`)"
+        )
 
 
 def score_test_part(model_dir: Path, prepared_dir: Path, split_path: Path, out_dir: Path) -> Score:
@@ -69,20 +92,16 @@ def score_test_part(model_dir: Path, prepared_dir: Path, split_path: Path, out_d
     votes."""
     predictor = Predictor(model_dir)
     prepared = store.load(prepared_dir)
-    if predictor.meta.classes != prepared.classes:
-        raise UserError(
-            f"{model_dir}: model classes {predictor.meta.classes} differ from the data's "
-            f"{prepared.classes}"
-        )
+    _same_inputs(model_dir, predictor.meta, prepared.encoding)
     test = splitting.load(split_path)["test"]
-    images = prepared.images[test]
-    evaluation, seconds = _evaluation(predictor, images, prepared.labels[test])
+    evaluation, seconds = _evaluation(predictor, prepared.faces, test, prepared.labels[test])
     votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]
-    return Score(
-        evaluation,
-        write_reports(evaluation, images, out_dir, predictor.probabilities, votes),
-        seconds,
-    )
+
+    def images_of(which: np.ndarray) -> np.ndarray:
+        return to_input(prepared.faces.read(test[which]))
+
+    metrics = write_reports(evaluation, images_of, out_dir, predictor.probabilities, votes)
+    return Score(evaluation, metrics, seconds)
 
 
 def as_trained(encoding: Encoding) -> PrepareParams:
@@ -91,33 +110,43 @@ def as_trained(encoding: Encoding) -> PrepareParams:
     file that cannot be used skipped."""
     return PrepareParams(
         image_size=encoding.image_size,
+        color=encoding.color,
         on_bad_image="skip",
         min_std=0.0,
         dedupe=False,
         face_detect=encoding.face_detect,
+        shard_mb=SHARD_MB,
     )
 
 
-def labelled_set(path: Path, encoding: Encoding, data: DataParams) -> tuple[np.ndarray, np.ndarray]:
+def labelled_set(
+    path: Path, encoding: Encoding, data: DataParams, folder: Path
+) -> tuple[Faces, np.ndarray, np.ndarray]:
     """Any labelled data set (folder tree or FER-2013 CSV, its labels mapped by ``data.aliases`` and
-    ``data.csv_emotions``), preprocessed as the model's training data was. Of a source with parts
-    only the held-out ones count (the model may have trained on its training part); a source without
-    parts is scored whole."""
-    spec = SourceSpec(encoding.classes, data.aliases, data.csv_emotions, "auto")
-    prepared = preparation.prepare(
-        read_source(path, spec), encoding.classes, as_trained(encoding)
-    ).prepared
-    held_out = prepared.parts != "train"
-    return prepared.images[held_out], prepared.labels[held_out]
+    ``data.csv_emotions``), prepared into ``folder`` as the model's training data was: its faces,
+    the rows to score and their labels. Of a source with parts only the held-out ones count (the
+    model may have trained on its training part); a source without parts is scored whole."""
+    spec = SourceSpec(
+        encoding.classes, data.aliases, data.csv_emotions, "auto", color=encoding.color
+    )
+    outcome = preparation.prepare(
+        read_source(path, spec), encoding.classes, as_trained(encoding), folder
+    )
+    prepared = outcome.prepared
+    held_out = np.flatnonzero(prepared.parts != "train")
+    return prepared.faces, held_out, prepared.labels[held_out]
 
 
 def score_labelled_set(
     model_dir: Path, path: Path, data: DataParams, metrics_file: Path | None = None
 ) -> Score:
     """The model scored on the labelled set at ``path``; its metrics written to ``metrics_file``
-    where given (an extra set of the pipeline), else nothing written."""
+    where given (an extra set of the pipeline), else nothing written: its faces are prepared into
+    a temporary folder, gone when the score is."""
     predictor = Predictor(model_dir)
-    evaluation, seconds = _evaluation(predictor, *labelled_set(path, predictor.meta, data))
+    with tempfile.TemporaryDirectory(prefix="emotions-set-") as folder:
+        scored = labelled_set(path, predictor.meta, data, Path(folder))
+        evaluation, seconds = _evaluation(predictor, *scored)
     metrics = evaluation.metrics()
     if metrics_file is not None:
         write_text(metrics_file, json.dumps(metrics, indent=2) + "\n")

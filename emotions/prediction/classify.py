@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotions.data.imaging import BadImage, Box, model_inputs, read_gray
+from emotions.data.imaging import BadImage, Box, model_inputs, read_image
 from emotions.prediction.inputs import is_video_file
 from emotions.prediction.results import Prediction, classified
 from emotions.prediction.video import DEFAULT_FPS, predict_video
@@ -27,7 +27,9 @@ def predict_images(
         if error is None:
             try:
                 faces = model_inputs(
-                    read_gray(path), predictor.meta.image_size, predictor.meta.face_detect
+                    read_image(path, predictor.meta.color),
+                    predictor.meta.image_size,
+                    predictor.meta.face_detect,
                 )
                 error = None if faces else "no face found"
             except BadImage as err:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import cv2
 
-from emotions.data.imaging import BadImage, crop, model_inputs, read_gray
+from emotions.data.imaging import BadImage, crop, model_inputs, read_image
 from emotions.drawing import heat_overlay
 from emotions.errors import UserError
 from emotions.files import write_png
@@ -73,19 +73,22 @@ def write_explained(
     written: list[Path] = []
     for path, faces in groups.items():
         try:  # read again: predictions keep labels, not pixels
-            gray = read_gray(Path(path))
+            picture = read_image(Path(path), meta.color)
         except BadImage as err:
             raise UserError(f"{path}: changed while predict read it ({err})") from None
-        inputs = model_inputs(gray, meta.image_size, meta.face_detect)
+        inputs = model_inputs(picture, meta.image_size, meta.face_detect)
         if len(inputs) != len(faces):
             raise UserError(
                 f"{path}: changed while predict read it ({len(inputs)} faces now, {len(faces)} "
                 "before)"
             )
-        for face, (box, image) in zip(faces, inputs, strict=True):
+        for face, (box, model_input) in zip(faces, inputs, strict=True):
             assert face.label is not None  # faces_by_file keeps classified faces only
-            heat = occlusion_map(predictor.probabilities, image, meta.classes.index(face.label))
+            heat = occlusion_map(
+                predictor.probabilities, model_input, meta.classes.index(face.label)
+            )
             target = out_dir / f"{next(names)}.png"
-            write_png(target, heat_overlay(gray if box is None else crop(gray, box), heat))
+            shown = picture if box is None else crop(picture, box)
+            write_png(target, heat_overlay(shown, heat))
             written.append(target)
     return written

@@ -14,7 +14,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from emotions.data.imaging import Box, model_inputs
+from emotions.data.imaging import Box, from_bgr, model_inputs
 from emotions.drawing import WHITE
 from emotions.errors import UserError
 from emotions.files import atomic_path, write_png
@@ -134,9 +134,7 @@ def predict_video(predictor: Predictor, path: Path, fps: float) -> list[Predicti
                 sampled += 1
                 # A video frame is a scene, not a face crop: faces are found whatever the model
                 # trained on.
-                faces = model_inputs(
-                    cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), size, face_detect=True
-                )
+                faces = model_inputs(from_bgr(frame, predictor.meta.color), size, face_detect=True)
                 ids = tracker.update(time, [box for box, _ in faces if box is not None])
                 if not faces:
                     continue

@@ -27,12 +27,12 @@ def _starts(side: int, patch: int, stride: int) -> list[int]:
 def occlusion_map(
     probabilities: Probabilities, image: np.ndarray, target: int | None = None
 ) -> np.ndarray:
-    """How much each pixel of a preprocessed face (size, size) supports class ``target`` (by default
-    the predicted one): the drop in that class's probability when a patch of the face's mean grey
-    hides the pixel, averaged over the patches that cover it. Positive where hiding the pixel lowers
-    the probability, negative where it raises it; same shape as ``image``. All the occluded copies
-    go to the model in one batch."""
-    height, width = image.shape
+    """How much each pixel of a preprocessed face (size, size[, channels]) supports class
+    ``target`` (by default the predicted one): the drop in that class's probability when a patch of
+    the face's mean colour hides the pixel, averaged over the patches that cover it. Positive where
+    hiding the pixel lowers the probability, negative where it raises it; (size, size). All the
+    occluded copies go to the model in one batch."""
+    height, width = image.shape[:2]
     patch_h, patch_w = max(1, round(height / PATCH_SHARE)), max(1, round(width / PATCH_SHARE))
     stride_h, stride_w = max(1, round(height / STRIDE_SHARE)), max(1, round(width / STRIDE_SHARE))
     corners = [
@@ -40,17 +40,16 @@ def occlusion_map(
         for y in _starts(height, patch_h, stride_h)
         for x in _starts(width, patch_w, stride_w)
     ]
-    batch = np.repeat(
-        image[np.newaxis].astype(np.float32), len(corners) + 1, axis=0
-    )  # the first copy stays whole
+    # the first copy stays whole
+    batch = np.repeat(image[np.newaxis].astype(np.float32), len(corners) + 1, axis=0)
+    # the face's own mean colour: no new edge or glare
+    mean = image.mean(axis=(0, 1))
     for k, (y, x) in enumerate(corners, 1):
-        batch[k, y : y + patch_h, x : x + patch_w] = (
-            image.mean()
-        )  # grey of the face's own brightness: no new edge or glare
+        batch[k, y : y + patch_h, x : x + patch_w] = mean
     probs = probabilities(batch)
     target = int(np.argmax(probs[0])) if target is None else target
     drops = probs[0, target] - probs[1:, target]
-    total, covered = np.zeros(image.shape), np.zeros(image.shape)
+    total, covered = np.zeros((height, width)), np.zeros((height, width))
     for drop, (y, x) in zip(drops, corners, strict=True):
         total[y : y + patch_h, x : x + patch_w] += drop
         covered[y : y + patch_h, x : x + patch_w] += 1

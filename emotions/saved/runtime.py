@@ -46,8 +46,10 @@ class OnnxModel:
         self.temperature = _temperature(path, self._session.get_modelmeta().custom_metadata_map)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities for model inputs of shape (N, size, size) or (N, size, size, 1)."""
-        batch = np.ascontiguousarray(images.reshape(*images.shape[:3], 1), dtype=np.float32)
+        """Class probabilities for model inputs (N, size, size, channels); (N, size, size) is one
+        channel."""
+        shaped = images[..., np.newaxis] if images.ndim == 3 else images
+        batch = np.ascontiguousarray(shaped, dtype=np.float32)
         return self._session.run(None, {INPUT_NAME: batch})[0]
 
 
@@ -89,7 +91,7 @@ class Predictor:
         return self._model.temperature
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities for preprocessed images of shape (N, size, size), in batches."""
+        """Class probabilities for preprocessed images (N, size, size[, channels]), in batches."""
         if not len(images):
             return np.zeros((0, len(self.meta.classes)), np.float32)
         batches = range(0, len(images), BATCH_SIZE)

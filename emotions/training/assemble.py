@@ -3,13 +3,18 @@ the predicted classes, averaging its test-time views, and calibrated by a temper
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import keras
 import numpy as np
 
 from emotions.data.store import Prepared
 from emotions.saved.calibration import HIGHEST, LOWEST, fit_temperature
+from emotions.training.batches import in_order
 from emotions.training.layers import keeping_classes, with_temperature, with_test_time_augmentation
 from emotions.training.networks import ModelParams, build_model
+
+PREDICT_BATCH = 256  # faces per call when the saved model answers the validation part
 
 
 def saved_model(
@@ -22,25 +27,29 @@ def saved_model(
     """What is saved and exported: float32, the full image size, and without the training's loss and
     metrics, which Keras cannot load back once the network is wrapped (test-time augmentation,
     temperature). The temperature is fitted on the validation part: the test part stays unseen."""
-    model = build_model(prepared.image_size, len(prepared.all_classes), model_params)
+    encoding = prepared.encoding
+    model = build_model(
+        encoding.image_size, encoding.channels, len(prepared.all_classes), model_params
+    )
     model.set_weights(trained.get_weights())
     if prepared.extra_classes:
         model = keeping_classes(model, len(prepared.classes))
     if model_params.tta_flip or model_params.tta_shift:
         model = with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
     if calibrate:
-        model = calibrated(model, prepared.images[val_idx], prepared.labels[val_idx])
+        inputs = in_order(prepared.faces, val_idx, encoding.image_size, PREDICT_BATCH)
+        model = calibrated(model, inputs, prepared.labels[val_idx])
     return model
 
 
-def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> keras.Model:
+def calibrated(model: keras.Model, inputs: Iterable[np.ndarray], labels: np.ndarray) -> keras.Model:
     """``model`` with a temperature fitted on held-out faces (the validation part: the test part
     stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
     after every wrapper: it calibrates what the saved model answers. Where the faces would take the
     temperature past an end of the range searched (every one answered right, say), the fit has no
     answer, and a temperature that sharp would round probabilities to 1 in float32: the model is
     kept as it is."""
-    probabilities = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
+    probabilities = np.concatenate([model.predict(batch, verbose=0) for batch in inputs])
     fit = fit_temperature(probabilities, labels)
     if fit.at_limit:
         how = (
@@ -48,11 +57,9 @@ def calibrated(model: keras.Model, images: np.ndarray, labels: np.ndarray) -> ke
         )
         print(
             f"train: no temperature fitted on {len(labels)} validation images: even at "
-            f"{fit.temperature:g}, the end "
-            f"of the range searched ({LOWEST:g} to {HIGHEST:g}), the network is {how} (negative "
-            "log-likelihood "
-            f"{fit.nll_before:.4f} as it is, {fit.nll_after:.4f} there), so its probabilities are "
-            "kept"
+            f"{fit.temperature:g}, the end of the range searched ({LOWEST:g} to {HIGHEST:g}), the "
+            f"network is {how} (negative log-likelihood {fit.nll_before:.4f} as it is, "
+            f"{fit.nll_after:.4f} there), so its probabilities are kept"
         )
         return model
     print(

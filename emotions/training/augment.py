@@ -11,9 +11,12 @@ from emotions.params import AugmentParams
 
 
 def augment(images: np.ndarray, rng: np.random.Generator, aug: AugmentParams) -> np.ndarray:
-    """A randomly transformed copy of a batch of (N, H, W) images in [0, 1]."""
-    n, height, width = images.shape
-    out = np.empty_like(images)
+    """A randomly transformed copy of a batch of (N, H, W, C) images in [0, 1]: each image moved,
+    turned, zoomed and maybe mirrored, then its contrast and brightness changed (the same for all
+    its channels)."""
+    n, height, width, channels = images.shape
+    planes = images[..., 0] if channels == 1 else images  # OpenCV drops a last axis of 1
+    out = np.empty_like(planes)
     angles = np.asarray(rng.uniform(-aug.rotation, aug.rotation, n))
     scales = 1.0 + np.asarray(rng.uniform(-aug.zoom, aug.zoom, n))
     shifts: np.ndarray = rng.uniform(-aug.shift, aug.shift, (n, 2)) * (width, height)
@@ -22,7 +25,7 @@ def augment(images: np.ndarray, rng: np.random.Generator, aug: AugmentParams) ->
     for i in range(n):
         matrix = cv2.getRotationMatrix2D(centre, float(angles[i]), float(scales[i]))
         matrix[:, 2] += shifts[i]
-        source = images[i, :, ::-1] if flips[i] else images[i]
+        source = planes[i, :, ::-1] if flips[i] else planes[i]
         out[i] = cv2.warpAffine(
             np.ascontiguousarray(source),
             matrix,
@@ -30,9 +33,11 @@ def augment(images: np.ndarray, rng: np.random.Generator, aug: AugmentParams) ->
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REFLECT_101,
         )
+    each = (n,) + (1,) * (out.ndim - 1)  # one factor per image, for all its pixels and channels
     if aug.contrast > 0:
-        means = out.mean(axis=(1, 2), keepdims=True)
-        out = (out - means) * (1.0 + rng.uniform(-aug.contrast, aug.contrast, (n, 1, 1))) + means
+        means = out.mean(axis=tuple(range(1, out.ndim)), keepdims=True)
+        out = (out - means) * (1.0 + rng.uniform(-aug.contrast, aug.contrast, each)) + means
     if aug.brightness > 0:
-        out = out + rng.uniform(-aug.brightness, aug.brightness, (n, 1, 1))
-    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+        out = out + rng.uniform(-aug.brightness, aug.brightness, each)
+    out = np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+    return out.reshape(images.shape)

@@ -1,64 +1,148 @@
-"""What training sees: shuffled, optionally augmented batches of faces with per-face weights, the
-weights that make rare classes count as much as common ones, and both as TensorFlow datasets that
-keep two cores busy."""
+"""What training sees: the prepared faces streamed from their shards in shuffled, optionally
+augmented batches with per-face weights, the validation faces in order, the weights that make rare
+classes count as much as common ones, and both as TensorFlow datasets that keep two cores busy.
+
+Memory is set by ``train.shuffle_mb``, not by the number of faces: the training faces that fit in
+it are read once and shuffled whole each epoch; more are read a window at a time (runs of
+neighbouring faces in a seeded order, shuffled together), so at most one window is held."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import tensorflow as tf
 
+from emotions.data.imaging import to_input
+from emotions.data.store import Faces
 from emotions.params import AugmentParams
 from emotions.training.augment import augment
 
 PREFETCH = 2  # batches made ahead of the training step, in a thread of their own
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # images (N, H, W, 1), targets, per-face weights
+RUNS_PER_WINDOW = 8  # a window is this many runs of neighbouring faces, drawn from anywhere
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # images (N, H, W, C), targets, per-face weights
+
+
+def resized(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, C) images shrunk to size x size by pixel-area averaging; unchanged at their own
+    size."""
+    if images.shape[1] == size:
+        return images
+    shrunk = [cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images]
+    return np.stack(shrunk).reshape(len(images), size, size, images.shape[3])
 
 
 class Batches:
-    """Training batches of each epoch: a shuffle and an augmentation that are functions of seed,
+    """Training batches of each epoch: an order and an augmentation that are functions of seed,
     epoch and batch index only, so the same seed gives the same batches however they are read.
-    Targets are class indices or rows of class probabilities."""
+    Targets are class indices or rows of class probabilities; ``rows`` index the prepared faces."""
 
     def __init__(
         self,
-        images: np.ndarray,
+        faces: Faces,
+        rows: np.ndarray,
         targets: np.ndarray,
         batch_size: int,
         seed: int,
         augmentation: AugmentParams | None,
         weights: np.ndarray | None,
+        size: int,
+        buffer_mb: float,
         first_epoch: int = 0,
     ) -> None:
-        self.images, self.targets = images, targets
+        self.faces, self.rows, self.targets = faces, rows, targets
         self.batch_size, self.seed, self.augmentation = batch_size, seed, augmentation
         self.weights = (
-            np.ones(len(targets), np.float32) if weights is None else weights.astype(np.float32)
+            np.ones(len(rows), np.float32) if weights is None else weights.astype(np.float32)
         )
+        self.size = (
+            size  # the side trained at: smaller than the stored faces in a low-resolution phase
+        )
+        self.buffer = max(batch_size, int(buffer_mb * 2**20) // faces.face_bytes)
         # a later training phase goes on with fresh shuffles and augmentations
         self.first_epoch = first_epoch
+        self._all: np.ndarray | None = None  # every training face, when they fit in the buffer
 
     def __len__(self) -> int:
-        return -(-len(self.targets) // self.batch_size)
+        return -(-len(self.rows) // self.batch_size)
+
+    def windows(self, epoch: int) -> list[np.ndarray]:
+        """The epoch's order (positions in ``rows``), window by window: one window, a plain
+        permutation, when every face fits in the buffer."""
+        count = len(self.rows)
+        if count <= self.buffer:
+            return [np.random.default_rng([self.seed, epoch]).permutation(count)]
+        run = max(1, self.buffer // RUNS_PER_WINDOW)
+        runs = np.array_split(np.arange(count), -(-count // run))
+        drawn = [runs[i] for i in np.random.default_rng([self.seed, epoch]).permutation(len(runs))]
+        groups = [drawn[i : i + RUNS_PER_WINDOW] for i in range(0, len(drawn), RUNS_PER_WINDOW)]
+        return [
+            np.random.default_rng([self.seed, epoch, w]).permutation(np.concatenate(group))
+            for w, group in enumerate(groups)
+        ]
 
     def order(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.targets))
+        return np.concatenate(self.windows(epoch))
+
+    def _faces(self, positions: np.ndarray) -> np.ndarray:
+        """uint8 faces at ``positions`` of ``rows``: from memory when all fit, else from disk."""
+        if len(self.rows) <= self.buffer:
+            if self._all is None:
+                self._all = self.faces.read(self.rows)
+            return self._all[positions]
+        return self.faces.read(self.rows[positions])
+
+    def _made(self, faces: np.ndarray, positions: np.ndarray, epoch: int, index: int) -> Batch:
+        images = resized(to_input(faces), self.size)
+        if self.augmentation is not None:
+            rng = np.random.default_rng([self.seed, epoch, index])
+            images = augment(images, rng, self.augmentation)
+        return images, self.targets[positions], self.weights[positions]
 
     def batch(self, epoch: int, index: int) -> Batch:
-        rows = self.order(epoch)[index * self.batch_size : (index + 1) * self.batch_size]
-        images = self.images[rows]
-        if self.augmentation is not None:
-            images = augment(
-                images, np.random.default_rng([self.seed, epoch, index]), self.augmentation
-            )
-        return images[..., np.newaxis], self.targets[rows], self.weights[rows]
+        positions = self.order(epoch)[index * self.batch_size : (index + 1) * self.batch_size]
+        return self._made(self._faces(positions), positions, epoch, index)
+
+    def epoch(self, epoch: int) -> Iterator[Batch]:
+        """The epoch's batches in order. Faces that all fit in the buffer are read once and taken a
+        batch at a time; more are read a window at a time, a batch maybe taking its first faces
+        from one window and the rest from the next."""
+        size, index = self.batch_size, 0
+        held_faces, held = np.empty((0, *self.faces.shape), np.uint8), np.empty(0, np.int64)
+        for window in self.windows(epoch):
+            if len(self.rows) <= self.buffer:
+
+                def take(a: int, b: int, w: np.ndarray = window) -> np.ndarray:
+                    return self._faces(w[a:b])
+            else:
+                read = self._faces(window)
+
+                def take(a: int, b: int, w: np.ndarray = read) -> np.ndarray:
+                    return w[a:b]
+
+            start = 0
+            if len(held):
+                start = min(size - len(held), len(window))
+                held_faces = np.concatenate([held_faces, take(0, start)])
+                held = np.concatenate([held, window[:start]])
+                if len(held) < size:
+                    continue
+                yield self._made(held_faces, held, epoch, index)
+                index += 1
+            while start + size <= len(window):
+                yield self._made(
+                    take(start, start + size), window[start : start + size], epoch, index
+                )
+                start, index = start + size, index + 1
+            held_faces, held = take(start, len(window)), window[start:]
+        if len(held):
+            yield self._made(held_faces, held, epoch, index)
 
     def _endless(self) -> Iterator[Batch]:
         for epoch in itertools.count(self.first_epoch):
-            for index in range(len(self)):
-                yield self.batch(epoch, index)
+            yield from self.epoch(epoch)
 
     def dataset(self) -> tf.data.Dataset:
         """Every epoch from ``first_epoch`` on, one after another, for
@@ -73,11 +157,28 @@ class Batches:
         )
 
 
-def validation_batches(images: np.ndarray, targets: np.ndarray, batch_size: int) -> tf.data.Dataset:
-    """The validation faces (N, H, W) in batches, read anew each epoch."""
-    return steady(
-        tf.data.Dataset.from_tensor_slices((images[..., np.newaxis], targets)).batch(batch_size)
+def in_order(faces: Faces, rows: np.ndarray, size: int, batch_size: int) -> Iterator[np.ndarray]:
+    """The faces ``rows`` as model inputs at ``size``, ``batch_size`` at a time, in order."""
+    for chunk in faces.chunks(rows, batch_size):
+        yield resized(to_input(chunk), size)
+
+
+def validation_batches(
+    faces: Faces, rows: np.ndarray, targets: np.ndarray, size: int, batch_size: int
+) -> tf.data.Dataset:
+    """The validation faces in batches, read anew from the shards each epoch."""
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start, images in zip(
+            range(0, len(rows), batch_size), in_order(faces, rows, size, batch_size), strict=True
+        ):
+            yield images, targets[start : start + batch_size]
+
+    specs = (
+        tf.TensorSpec((None, size, size, faces.shape[2]), tf.float32),
+        tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype)),
     )
+    return steady(tf.data.Dataset.from_generator(batches, output_signature=specs))
 
 
 def steady(dataset: tf.data.Dataset) -> tf.data.Dataset:
@@ -92,7 +193,8 @@ def steady(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def balanced_class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Weights inversely proportional to class frequency (mean 1), so rare classes count as much."""
+    """Weights inversely proportional to class frequency (mean 1), so rare classes count as
+    much."""
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     weights = len(labels) / (num_classes * np.maximum(counts, 1))
     return weights.astype(np.float32)

@@ -58,27 +58,30 @@ def describe(exported: onnx.ModelProto, meta: Encoding, temperature: float) -> N
     """Write into the file what a user holding only it needs: the class order, the input size, how a
     face becomes an input (``emotions.data.imaging.preprocess``) and the temperature its
     probabilities are calibrated with (what evaluate reads to score them before and after)."""
-    size = meta.image_size
+    size, channels = meta.image_size, meta.channels
+    face = "an 8-bit grayscale face" if meta.color == "gray" else "an 8-bit RGB face (R, G, B)"
     onnx.helper.set_model_props(
         exported,
         {
             "classes": json.dumps(list(meta.classes)),
             "image_size": str(size),
+            "color": meta.color,
+            "channels": str(channels),
             "face_detect": json.dumps(meta.face_detect),
             "input": (
-                f"{INPUT_NAME}: float32 (N, {size}, {size}, 1), an 8-bit grayscale face resized "
-                f"to {size}x{size} "
-                "(OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) and divided by 255"
+                f"{INPUT_NAME}: float32 (N, {size}, {size}, {channels}), {face} resized to "
+                f"{size}x{size} (OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging) "
+                "and divided by 255"
             ),
-            "output": "float32 (N, classes): each class's probability, in the order of the "
-            "classes entry",
+            "output": (
+                "float32 (N, classes): each class's probability, in the order of the classes entry"
+            ),
             TEMPERATURE_KEY: f"{temperature:g}",
             "calibration": (
                 "the output is softmax(log(q) / temperature) of the network's own probabilities "
-                "q, the temperature "
-                "fitted on held-out faces so that the probabilities are calibrated; "
-                "softmax(temperature * log(p)) "
-                "gives q back (temperature 1: not calibrated)"
+                "q, the temperature fitted on held-out faces so that the probabilities are "
+                "calibrated; softmax(temperature * log(p)) gives q back (temperature 1: not "
+                "calibrated)"
             ),
         },
     )
@@ -102,7 +105,7 @@ def to_onnx(model: keras.Model, path: Path, meta: Encoding | None = None) -> Non
 
 def largest_difference(model: keras.Model, path: Path, images: np.ndarray) -> float:
     """The largest absolute difference between Keras and the ONNX file on the same inputs."""
-    expected = model.predict(images[..., np.newaxis], batch_size=256, verbose=0)
+    expected = model.predict(images, batch_size=256, verbose=0)
     actual = OnnxModel(path).probabilities(images)
     return float(np.abs(expected - actual).max())
 

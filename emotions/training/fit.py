@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import keras
 import numpy as np
 import tensorflow as tf
@@ -190,16 +189,6 @@ def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
         )
 
 
-def resized(images: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W) images shrunk to size x size by pixel-area averaging; unchanged at their own
-    size."""
-    if images.shape[1] == size:
-        return images
-    return np.stack(
-        [cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images]
-    )
-
-
 def fit(
     prepared: Prepared,
     split: dict[str, np.ndarray],
@@ -221,19 +210,21 @@ def fit(
         balanced_class_weights(classes_of, num_classes)[classes_of] if p.class_weights else None
     )
     augmentation = augment_params if p.augment else None
-    train_images = prepared.images[train_idx]
-    phases = (
-        [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []
-    )  # (image size, first epoch, end)
+    # (image size, first epoch, end)
+    phases = [(p.low_res_size, 0, p.low_res_epochs)] if p.low_res_size else []
     phases.append((prepared.image_size, p.low_res_epochs if p.low_res_size else 0, p.epochs))
+    faces = prepared.faces
     batches = [
         Batches(
-            resized(train_images, size),
+            faces,
+            train_idx,
             targets,
             p.batch_size,
             p.seed,
             augmentation,
             weights,
+            size,
+            p.shuffle_mb,
             first_epoch=first,
         )
         for size, first, _ in phases
@@ -241,9 +232,8 @@ def fit(
     policy, why = arithmetic(p.precision, p.onednn)
     print(f"train: {why}")
     with _dtype_policy(policy):
-        model = build_model(
-            None if p.low_res_size else prepared.image_size, num_classes, model_params
-        )
+        any_size = None if p.low_res_size else prepared.image_size
+        model = build_model(any_size, prepared.encoding.channels, num_classes, model_params)
         model.compile(
             optimizer=_optimizer(p, len(batches[0])),
             loss=loss,
@@ -259,14 +249,13 @@ def fit(
                     steps_per_epoch=len(phase_batches),
                     shuffle=False,  # the batches are shuffled already, by seed
                     validation_data=validation_batches(
-                        resized(prepared.images[val_idx], size), val_targets, p.batch_size
+                        faces, val_idx, val_targets, size, p.batch_size
                     ),
                     initial_epoch=first,
                     epochs=end,
                     callbacks=_callbacks(p, live, full_size=size == prepared.image_size),
-                    verbose=1
-                    if sys.stdout.isatty()
-                    else 2,  # a progress bar on a terminal, one line per epoch in logs
+                    # a progress bar on a terminal, one line per epoch in logs
+                    verbose=1 if sys.stdout.isatty() else 2,
                 )
                 epochs += len(history.epoch)
     seconds = time.perf_counter() - started

@@ -1,7 +1,7 @@
 """The networks, one module each, found by name: ``model.architecture: vgg`` builds ``vgg.py``.
 
 A network module holds a frozen ``Params`` class read from its own section (``model.<name>``), a
-pure ``build(image_size, num_classes, params)``, ``ANY_SIZE`` (whether ``build`` takes
+pure ``build(image_size, channels, num_classes, params)``, ``ANY_SIZE`` (whether ``build`` takes
 ``image_size`` None: one set of weights for any image size, as ``train.low_res_size`` needs) and
 ``smallest_size(params)``. Adding a network is adding its module and its params section; nothing
 else names it. No module imports TensorFlow until ``build`` runs, so params are checked before
@@ -30,7 +30,9 @@ class Network(Protocol):
     @property
     def Params(self) -> Any: ...  # noqa: N802 (a class, read by its ``read(section)`` classmethod)
 
-    def build(self, image_size: int | None, num_classes: int, params: Any) -> keras.Model: ...
+    def build(
+        self, image_size: int | None, channels: int, num_classes: int, params: Any
+    ) -> keras.Model: ...
 
     def smallest_size(self, params: Any) -> tuple[int, str]: ...
 
@@ -103,7 +105,9 @@ class ModelParams(Section):
         return NETWORKS[self.architecture]
 
 
-def build_model(image_size: int | None, num_classes: int, p: ModelParams) -> keras.Model:
+def build_model(
+    image_size: int | None, channels: int, num_classes: int, p: ModelParams
+) -> keras.Model:
     """The chosen network (``model.architecture``); its softmax is computed in float32 even when
     training in bfloat16. ``image_size`` None (networks with ``ANY_SIZE`` only) accepts any size."""
-    return p.chosen.build(image_size, num_classes, p.network)
+    return p.chosen.build(image_size, channels, num_classes, p.network)

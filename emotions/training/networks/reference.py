@@ -29,12 +29,12 @@ def smallest_size(p: Params) -> tuple[int, str]:
     return 4, "2**2 (two max-pools)"
 
 
-def build(image_size: int | None, num_classes: int, p: Params) -> keras.Model:
+def build(image_size: int | None, channels: int, num_classes: int, p: Params) -> keras.Model:
     import keras
 
     assert image_size is not None, "the reference CNN's flatten layer needs a fixed image size"
     layers = [
-        keras.Input(shape=(image_size, image_size, 1)),
+        keras.Input(shape=(image_size, image_size, channels)),
         keras.layers.Conv2D(p.conv1_filters, p.kernel_size, activation="relu", padding="same"),
         keras.layers.MaxPooling2D(2),
         keras.layers.Conv2D(p.conv2_filters, p.kernel_size, activation="relu", padding="same"),

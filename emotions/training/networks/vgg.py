@@ -39,10 +39,10 @@ def smallest_size(p: Params) -> tuple[int, str]:
     return 2 ** len(p.convs), "2**len(model.vgg.convs)"
 
 
-def build(image_size: int | None, num_classes: int, p: Params) -> keras.Model:
+def build(image_size: int | None, channels: int, num_classes: int, p: Params) -> keras.Model:
     import keras
 
-    layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, 1))]
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(image_size, image_size, channels))]
     for block, convs in enumerate(p.convs):
         for _ in range(convs):
             layers += [
