@@ -49,6 +49,8 @@ CONFIGS: dict[str, dict[str, object]] = {
 }
 COMMON = {
     "train.batch_size": 64,
+    # smaller than the training faces of every N but the smallest: past it, train's memory is flat
+    "train.shuffle_mb": 64,
     "train.precision": "float32",
     "train.augment": True,
     "model.vgg.width": 16,

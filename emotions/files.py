@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import os
 import shutil
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 
 from emotions.errors import UserError
+
+STEM = 40  # characters of a target's name kept in its temporary names
 
 
 def _umask() -> int:
@@ -41,15 +44,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
     success."""
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent
-        )
+        # a short temporary name: a file name of 250 characters is legal, it with more is not
+        prefix, suffix = f".{target.stem[:STEM]}.", target.suffix[:STEM]
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         try:
-            os.chmod(
-                tmp, 0o666 & ~_umask()
-            )  # mkstemp makes private files; outputs are ordinary ones
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private files; outputs are ordinary
             yield tmp
             os.replace(tmp, target)
         finally:
@@ -71,9 +72,22 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def write_png(target: Path, image: np.ndarray) -> None:
+    """Encoded in memory (fixed settings: the bytes depend on the pixels alone) and written with
+    Python's I/O, which raises on a full disk: OpenCV's own ``imwrite`` reports success when the
+    write to disk fails, and leaves an empty file."""
+    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise UserError(f"{target}: cannot write (OpenCV could not encode the picture)")
     with atomic_path(target) as tmp:
-        if not cv2.imwrite(str(tmp), image):
-            raise OSError("OpenCV could not write the PNG")
+        tmp.write_bytes(encoded.tobytes())
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Temporary folders of ``target`` that an earlier run left when it was killed (``kill -9``, a
+    power cut): nothing else writes there, so they can only be leftovers."""
+    for leftover in target.parent.glob(f".{glob.escape(target.name[:STEM])}.*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -82,12 +96,15 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     success."""
     with _writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        _remove_leftovers(target)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:STEM]}.", dir=target.parent))
         try:
             os.chmod(tmp, 0o777 & ~_umask())
             yield tmp
             if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+                old = Path(
+                    tempfile.mkdtemp(prefix=f".{target.name[:STEM]}.old.", dir=target.parent)
+                )
                 os.replace(target, old / target.name)
                 os.replace(tmp, target)
                 shutil.rmtree(old)

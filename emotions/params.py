@@ -305,10 +305,12 @@ class DataParams(Section):
     source: Path = param(
         "data/sample/faces",
         path(),
-        "raw data: a folder of class folders (maybe inside train/ test/ parts) or a FER-2013 CSV",
+        "raw data: class folders (maybe in train/ test/ parts), a FER-2013 CSV, or .tar files",
     )
     format: str = param(
-        "auto", choice("auto", "folders", "csv"), "how to read data.source: auto, folders or csv"
+        "auto",
+        choice("auto", "folders", "csv", "tar"),
+        "how to read data.source: auto, folders, csv or tar (packed)",
     )
     new: Path = param("data/sample/new", path(), "unseen images that the predict stage classifies")
     classes: tuple[str, ...] = param(

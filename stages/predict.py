@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from emotions import params
-from emotions.errors import run_cli
+from emotions.errors import UserError, run_cli
 from emotions.files import write_text
 from emotions.prediction.classify import predict_all
 from emotions.prediction.formats import as_csv, as_json, as_summary, as_table
@@ -62,6 +62,11 @@ def main() -> None:
         help="write each face with a heat map of what drove its label",
     )
     args = parser.parse_args()
+    if args.annotate and args.explain and args.annotate.resolve() == args.explain.resolve():
+        raise UserError(
+            f"{args.annotate}: --annotate and --explain name one folder, where the pictures of an "
+            "image would overwrite each other: give two"
+        )
     # data.new is read here, not passed in dvc.yaml's cmd: a shell would mangle a quote, `$` or
     # backtick
     paths = args.paths or [str(params.load(params.DataParams).new)]

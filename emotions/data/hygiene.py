@@ -8,8 +8,9 @@ import hashlib
 import cv2
 import numpy as np
 
-# The more held-out a part, the more it is trusted: an image in test and in train stays in test.
-PART_PRIORITY = {"test": 3, "val": 2, "train": 1, "": 0}
+# Part roles, the more held-out the later: an image in test and in train stays in test. "": none.
+ROLES = ("", "train", "val", "test")
+DIGEST = 16  # bytes of a face's content hash
 
 BLANK = "near-blank"
 DUPLICATE = "duplicate"
@@ -24,10 +25,11 @@ def is_blank(gray: np.ndarray, min_std: float) -> bool:
     return min_std > 0 and float(cv2.meanStdDev(gray)[1][0, 0]) < min_std
 
 
-def digest(gray: np.ndarray) -> bytes:
-    """Identity of the decoded pixels (20 bytes), so a re-encoded or renamed copy is still a
-    duplicate."""
-    return hashlib.sha1(repr(gray.shape).encode() + gray.tobytes()).digest()
+def digest(pixels: np.ndarray) -> bytes:
+    """Identity of the decoded pixels (``DIGEST`` bytes), so a re-encoded or renamed copy is still
+    a duplicate."""
+    content = repr(pixels.shape).encode() + pixels.tobytes()
+    return hashlib.blake2b(content, digest_size=DIGEST).digest()
 
 
 def duplicate_reasons(digests: np.ndarray, labels: np.ndarray, roles: np.ndarray) -> dict[int, str]:
@@ -46,7 +48,8 @@ def duplicate_reasons(digests: np.ndarray, labels: np.ndarray, roles: np.ndarray
         if len(set(labels[members].tolist())) > 1:
             reasons.update((int(i), CONFLICT) for i in members)
             continue
-        priority = [PART_PRIORITY[str(roles[i])] for i in members]
+        # a code of ROLES: the more held-out, the higher
+        priority = [int(roles[i]) for i in members]
         top = max(priority)
         keepers = [int(i) for i, rank in zip(members, priority, strict=True) if rank == top]
         reasons.update(

@@ -159,6 +159,12 @@ def read_image(path: Path, color: str = "gray") -> np.ndarray:
         data = path.read_bytes()
     except OSError as err:
         raise BadImage(f"cannot read file: {err.strerror or err}") from None
+    return decode_image(data, color)
+
+
+def decode_image(data: bytes, color: str = "gray") -> np.ndarray:
+    """An image file's bytes (read from disk or from a packed source) decoded as ``read_image``
+    says."""
     if not data:
         raise BadImage("empty file")
     if _looks_truncated(data):

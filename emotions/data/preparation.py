@@ -97,8 +97,8 @@ class _Ledger:
         self.readable = array.array("b")
         self.reasons = array.array("b")  # a code of CODE; 0: kept so far
         self.crowd = array.array("b")  # the crowd's verdict's code; 0: none
-        self.written = array.array("q")  # position in the shards; -1: not written
-        self.digests = bytearray()  # 20 bytes per face written
+        self.written = array.array("i")  # position in the shards; -1: not written
+        self.digests = bytearray()  # hygiene.DIGEST bytes per face written
         self.votes = array.array("f")
         self.has_votes = False
         self.part_names: dict[str, int] = {}
@@ -188,14 +188,15 @@ def _record(
 
 
 def _roles(ledger: _Ledger) -> tuple[np.ndarray, dict[str, str]]:
-    """Each input's part role, and each part name's. Only inputs with pixels name the parts: a bad
-    row or file must not invent one (an empty part beside Training would become the test set)."""
+    """Each input's part role as a code of ``hygiene.ROLES`` (which is also how held-out it is),
+    and each part name's role. Only inputs with pixels name the parts: a bad row or file must not
+    invent one (an empty part beside Training would become the test set)."""
     parts = np.frombuffer(ledger.parts, np.int16)
     readable = np.frombuffer(ledger.readable, np.int8).astype(bool)
     names = list(ledger.part_names)
     by_name = part_roles([names[i] for i in np.unique(parts[readable])])
-    per_name = np.array([by_name.get(name, "") for name in names] or [""], dtype="<U5")
-    return per_name[parts], by_name
+    codes = [hygiene.ROLES.index(by_name.get(name, "")) for name in names] or [0]
+    return np.array(codes, np.int8)[parts], by_name
 
 
 def _clean(ledger: _Ledger, roles: np.ndarray, dedupe: bool) -> None:
@@ -204,12 +205,13 @@ def _clean(ledger: _Ledger, roles: np.ndarray, dedupe: bool) -> None:
     reasons = np.frombuffer(ledger.reasons, np.int8)
     crowd = np.frombuffer(ledger.crowd, np.int8)
     labels = np.frombuffer(ledger.labels, np.int16)
-    judged = (reasons == 0) & (crowd > 0) & ((labels < 0) | np.isin(roles, ("train", "")))
+    in_training = roles <= hygiene.ROLES.index("train")  # train, or a source without parts
+    judged = (reasons == 0) & (crowd > 0) & ((labels < 0) | in_training)
     reasons[judged] = crowd[judged]
     if not dedupe:
         return
-    written = np.flatnonzero(np.frombuffer(ledger.written, np.int64) >= 0)
-    digests = np.frombuffer(bytes(ledger.digests), dtype="S20")
+    written = np.flatnonzero(np.frombuffer(ledger.written, np.int32) >= 0)
+    digests = np.frombuffer(ledger.digests, dtype=f"S{hygiene.DIGEST}")
     for i, why in hygiene.duplicate_reasons(digests, labels[written], roles[written]).items():
         reasons[written[i]] = CODE[why]
 
@@ -222,7 +224,7 @@ def _prepared(
     encoding: Encoding,
     extra_classes: Sequence[str],
 ) -> Prepared:
-    written = np.frombuffer(ledger.written, np.int64)
+    written = np.frombuffer(ledger.written, np.int32)
     classes = len(encoding.classes) + len(extra_classes)
     votes = None
     if ledger.has_votes:
@@ -231,7 +233,7 @@ def _prepared(
     return Prepared(
         faces=store.Faces(faces.folder, faces.shape, faces.counts, written[kept].copy()),
         labels=np.frombuffer(ledger.labels, np.int16)[kept].astype(np.int64),
-        parts=roles[kept],
+        parts=np.array(hygiene.ROLES, dtype="<U5")[roles[kept]],
         encoding=encoding,
         extra_classes=tuple(extra_classes),
         votes=votes,
@@ -297,7 +299,7 @@ def _report(
             }
         )
     by_part = {
-        role or "all": counts(alive & (roles == role))
-        for role in sorted(set(roles[alive].tolist()))
+        hygiene.ROLES[code] or "all": counts(alive & (roles == code))
+        for code in sorted(set(roles[alive].tolist()), key=lambda c: hygiene.ROLES[c])
     }
     return {"parts": roles_by_name, "steps": steps, "final_per_part": by_part}

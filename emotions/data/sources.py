@@ -8,15 +8,16 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import tarfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 import numpy as np
 
 from emotions.data import votes
-from emotions.data.imaging import BadImage, in_color, is_image_file, read_image
+from emotions.data.imaging import BadImage, decode_image, in_color, is_image_file, read_image
 from emotions.errors import UserError
 
 FER_CSV_COLUMNS = ("emotion", "pixels")
@@ -26,6 +27,7 @@ FER_SIDE = 48
 TRAIN_NAMES = frozenset({"train", "training", "fer2013train"})
 VAL_NAMES = frozenset({"val", "valid", "validation", "dev", "publictest", "fer2013valid"})
 TEST_NAMES = frozenset({"test", "testing", "privatetest", "publictest", "fer2013test"})
+TAR_SUFFIX = ".tar"
 FERPLUS_LABELS = "label.csv"  # in each part folder of FER+'s layout
 
 
@@ -64,17 +66,32 @@ class RawImage:
     crowd: str | None = None  # why the crowd rules the face out of training, if it does
 
 
+def tar_files(source: Path) -> list[Path]:
+    """A packed source's archives: the ``.tar`` file itself, or those of a folder that holds
+    ``.tar`` files and no sub-folders; [] for any other source."""
+    if source.is_file():
+        return [source] if source.suffix.lower() == TAR_SUFFIX else []
+    if not source.is_dir() or _subfolders(source):
+        return []
+    return sorted(
+        p for p in source.iterdir() if p.suffix.lower() == TAR_SUFFIX and not p.name.startswith(".")
+    )
+
+
 def source_format(source: Path, requested: str) -> str:
     if not source.exists():
         raise UserError(f"{source}: raw data not found (set data.source in params.yaml)")
     found = "folders" if source.is_dir() else "csv" if source.suffix.lower() == ".csv" else None
+    if tar_files(source):
+        found = "tar"
     if requested != "auto" and found != requested:
         raise UserError(
             f"{source}: data.format is {requested!r} but this is not a {requested} source"
         )
     if found is None:
         raise UserError(
-            f"{source}: data.source must be a folder of class folders or a FER-2013 .csv file"
+            f"{source}: data.source must be a folder of class folders, a FER-2013 .csv file or "
+            "packed .tar files"
         )
     return found
 
@@ -82,14 +99,71 @@ def source_format(source: Path, requested: str) -> str:
 def read_source(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     """Every image of the chosen classes, in a stable order; a class with no images is a user
     error."""
-    if source_format(source, spec.format) == "csv":
+    found = source_format(source, spec.format)
+    if found == "csv":
         yield from _read_csv(source, spec)
+    elif found == "tar":
+        yield from _read_tars(source, spec)
     elif any((folder / FERPLUS_LABELS).is_file() for folder in _subfolders(source)):
         yield from _read_ferplus(source, spec)
     elif spec.votes is not None:
         yield from _with_votes(_read_folders(source, spec), source, spec)
     else:
         yield from _read_folders(source, spec)
+
+
+def _placed(parts: tuple[str, ...], spec: SourceSpec) -> tuple[str, str] | None:
+    """The part and class of a packed file by its path: ``class/file`` or ``part/class/file``."""
+    if len(parts) >= 2 and (name := spec.canonical(parts[0])) is not None:
+        return "", name
+    if len(parts) >= 3 and (name := spec.canonical(parts[1])) is not None:
+        return parts[0], name
+    return None
+
+
+def _read_tars(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
+    """A packed source: tar files holding a folder tree (``emotions.data.pack`` writes them), read
+    member by member in the archives' order, so a few files stand for many images. Members outside
+    a class folder are not read."""
+    if spec.votes is not None:
+        raise UserError(
+            "data.votes: crowd votes are read beside a folder tree, not a packed source"
+        )
+    seen: set[str] = set()
+    for archive in tar_files(source):
+        try:
+            with tarfile.open(archive, "r:") as tar:
+                for member in tar:
+                    parts = PurePosixPath(member.name).parts
+                    placed = _placed(parts, spec)
+                    if (
+                        not member.isfile()
+                        or placed is None
+                        or any(p.startswith(".") for p in parts)
+                    ):
+                        continue
+                    part, name = placed
+                    origin = f"{archive}:{member.name}"
+                    if not is_image_file(Path(member.name)):
+                        suffix = PurePosixPath(member.name).suffix or "no suffix"
+                        yield RawImage(origin, name, part, None, f"not an image file ({suffix})")
+                        continue
+                    handle = tar.extractfile(member)
+                    data = handle.read() if handle is not None else b""
+                    try:
+                        pixels = decode_image(data, spec.color)
+                    except BadImage as err:
+                        yield RawImage(origin, name, part, None, str(err))
+                        continue
+                    seen.add(name)
+                    yield RawImage(origin, name, part, pixels)
+        except (tarfile.TarError, OSError, EOFError) as err:
+            raise UserError(f"{archive}: not a readable tar file ({err})") from None
+    missing = [c for c in spec.classes if c not in seen]
+    if missing:
+        raise UserError(
+            f"{source}: no image of class {missing[0]!r} of data.classes in its tar files"
+        )
 
 
 def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
@@ -148,25 +222,26 @@ def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _visible_files(folder: Path) -> Iterator[Path]:
+def visible_files(folder: Path) -> Iterator[Path]:
     """Every non-hidden file below ``folder``, one at a time, in sorted order (determinism needs a
     stable one): a folder's entries by name, a sub-folder's files where its name sorts. Links come
     too, so that a broken one, or one to a folder (not followed), is reported rather than left
     out. Only one folder's names are held at a time, not every path of a large data set."""
+    names: list[str] = []
+    folders: set[str] = set()
     with os.scandir(folder) as entries:
-        names = sorted(
-            (entry.name, entry.is_dir(follow_symlinks=False))
-            for entry in entries
-            if not entry.name.startswith(".")
-            and (
-                entry.is_dir(follow_symlinks=False)
-                or entry.is_file(follow_symlinks=False)
-                or entry.is_symlink()
-            )
-        )
-    for name, is_folder in names:
-        if is_folder:
-            yield from _visible_files(folder / name)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.add(entry.name)
+            elif not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
+                continue  # a socket or a pipe
+            names.append(entry.name)
+    names.sort()
+    for name in names:
+        if name in folders:
+            yield from visible_files(folder / name)
         else:
             yield folder / name
 
@@ -204,7 +279,7 @@ def folder_layout(source: Path, spec: SourceSpec) -> dict[str, dict[str, list[Pa
 def _read_folders(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     for part, classes in folder_layout(source, spec).items():
         for name in spec.classes:
-            files = (f for folder in classes[name] for f in _visible_files(folder))
+            files = (f for folder in classes[name] for f in visible_files(folder))
             first = next(files, None)
             if first is None:
                 where = " and ".join(str(f) for f in classes[name])

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -22,44 +24,69 @@ VOTES_FILE = "votes.npy"
 ROWS_FILE = "rows.npy"  # where in the shards each face kept lies
 META_FILE = "meta.json"
 SHARD_NAME = "faces-{:05d}.npy"
+HEADER_BYTES = 128  # of a shard's .npy header: the faces start there, 64-byte aligned
 RERUN = "(rerun `dvc repro prepare`)"
 
 
 class ShardWriter:
-    """Faces added one at a time, written as shards of ``per_shard`` faces: the one shard being
-    filled is all it holds."""
+    """Faces added one at a time and written as they come, a block of about a megabyte at a time,
+    into shards of ``per_shard`` faces: the block being filled is all it holds."""
 
     def __init__(self, folder: Path, shape: tuple[int, int, int], shard_mb: float) -> None:
         self.folder, self.shape = folder, shape
         self.per_shard = max(1, int(shard_mb * 2**20) // math.prod(shape))
-        self._buffer = np.empty((min(self.per_shard, 1024), *shape), np.uint8)  # grows to a shard
-        self._filled = 0
+        self._block = np.empty(
+            (min(self.per_shard, max(1, 2**20 // math.prod(shape))), *shape), np.uint8
+        )
+        self._filled = 0  # faces in the block
+        self._in_shard = 0  # faces already in the open shard's file
+        self._file: BinaryIO | None = None
         self.written = 0
         self.counts: list[int] = []
 
     def add(self, face: np.ndarray) -> int:
         """Store ``face`` (uint8, ``shape``); returns its position among all the faces written."""
-        if self._filled == len(self._buffer):
-            grown = np.empty((min(2 * len(self._buffer), self.per_shard), *self.shape), np.uint8)
-            grown[: self._filled] = self._buffer[: self._filled]
-            self._buffer = grown
-        self._buffer[self._filled] = face.reshape(self.shape)
+        self._block[self._filled] = face.reshape(self.shape)
         self._filled += 1
         self.written += 1
-        if self._filled == self.per_shard:
-            self._flush()
+        if self._filled == len(self._block) or self._in_shard + self._filled == self.per_shard:
+            self._spill()
         return self.written - 1
 
-    def _flush(self) -> None:
-        if self._filled:
-            np.save(self.folder / SHARD_NAME.format(len(self.counts)), self._buffer[: self._filled])
-            self.counts.append(self._filled)
-            self._filled = 0
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = (self.folder / SHARD_NAME.format(len(self.counts))).open("wb")
+            self._file.write(_header(self.per_shard, self.shape))  # the count is set on closing
+        self._file.write(self._block[: self._filled].tobytes())
+        self._in_shard += self._filled
+        self._filled = 0
+        if self._in_shard == self.per_shard:
+            self._close_shard()
+
+    def _close_shard(self) -> None:
+        assert self._file is not None
+        self._file.seek(0)
+        self._file.write(_header(self._in_shard, self.shape))
+        self._file.close()
+        self.counts.append(self._in_shard)
+        self._file, self._in_shard = None, 0
 
     def finish(self) -> list[int]:
-        """Write the last shard; the number of faces in each shard."""
-        self._flush()
+        """Write the last faces and close the last shard; the number of faces in each shard."""
+        if self._filled:
+            self._spill()
+        if self._file is not None:
+            self._close_shard()
         return self.counts
+
+
+def _header(count: int, shape: tuple[int, int, int]) -> bytes:
+    """A ``.npy`` (version 1.0) header for ``count`` uint8 faces of ``shape``, always
+    ``HEADER_BYTES`` long, so that the count can be written last, over the first one."""
+    dims = ", ".join(map(str, (count, *shape)))
+    text = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({dims}), }}"
+    padded = text.ljust(HEADER_BYTES - 11) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(padded)) + padded.encode("latin1")
 
 
 class Faces:

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotions.errors import UserError
+from emotions.files import write_png
 from emotions.params import SampleParams
 
 __all__ = ["EXPRESSIONS", "draw_face", "drawable", "write_sample"]
@@ -448,17 +448,11 @@ def write_sample(
         class_dir.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(np.random.SeedSequence([p.seed, index, _PART_FACES]))
         for i in range(p.per_class):
-            _write_png(class_dir / f"{name}_{i:04d}.png", draw_face(expression, rng, p.image_size))
+            write_png(class_dir / f"{name}_{i:04d}.png", draw_face(expression, rng, p.image_size))
         counts[name] = p.per_class
         if p.new_per_class and name in classes:
             new_dir.mkdir(parents=True, exist_ok=True)
             rng = np.random.default_rng(np.random.SeedSequence([p.seed, index, _PART_NEW]))
             for i in range(p.new_per_class):
-                _write_png(new_dir / f"{name}_{i}.png", draw_face(expression, rng, p.image_size))
+                write_png(new_dir / f"{name}_{i}.png", draw_face(expression, rng, p.image_size))
     return counts
-
-
-def _write_png(path: Path, image: np.ndarray) -> None:
-    """Write a PNG with fixed settings so the bytes depend only on the pixels."""
-    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 6]):
-        raise UserError(f"could not write {path}")

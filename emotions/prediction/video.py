@@ -178,7 +178,9 @@ def _write_video(video: VideoFrames, rows: Sequence[Prediction], target: Path) -
         try:
             if not writer.isOpened():
                 raise OSError("OpenCV could not write the video")
+            written = 0
             for time, frame in itertools.chain([first], samples):
+                written += 1
                 if frame.shape != shape:  # a stream that changes size midway: keep the first size
                     frame = cv2.resize(frame, (shape[1], shape[0]))
                 out = annotate(frame, [_drawn(r) for r in at.get(time, [])])
@@ -195,6 +197,19 @@ def _write_video(video: VideoFrames, rows: Sequence[Prediction], target: Path) -
                 )
         finally:
             writer.release()
+        _check_readable(tmp, written)
+
+
+def _check_readable(path: Path, frames: int) -> None:
+    """OpenCV's writer reports no failure (a full disk leaves a cut, unreadable file): the copy
+    must open and hold every frame before it replaces anything."""
+    check = cv2.VideoCapture(str(path))
+    try:
+        count = int(check.get(cv2.CAP_PROP_FRAME_COUNT)) if check.isOpened() else 0
+    finally:
+        check.release()
+    if count < frames:
+        raise OSError(f"the video written holds {count} of its {frames} frames")
 
 
 def write_annotated_videos(

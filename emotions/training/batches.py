@@ -136,7 +136,8 @@ class Batches:
                     take(start, start + size), window[start : start + size], epoch, index
                 )
                 start, index = start + size, index + 1
-            held_faces, held = take(start, len(window)), window[start:]
+            # a copy, so that the window's faces are let go before the next window is read
+            held_faces, held = take(start, len(window)).copy(), window[start:]
         if len(held):
             yield self._made(held_faces, held, epoch, index)
 
