@@ -168,3 +168,24 @@ def test_a_reader_that_stops_early_ends_predict_quietly(models: Path, image: Pat
     stderr = process.stderr.read()
     assert process.wait() == 1
     assert stderr == ""
+
+
+def test_annotate_and_explain_into_one_folder_is_one_error(
+    models: Path, image: Path, tmp_path: Path
+) -> None:
+    """Each writes `<image>.png`: in one folder, heat maps would overwrite the annotated copies."""
+    result = predict(
+        image,
+        "--model-dir",
+        models,
+        "--annotate",
+        tmp_path / "out",
+        "--explain",
+        tmp_path / "out" / ".",
+    )
+    assert_one_error_line(
+        result,
+        f"{tmp_path / 'out'}: --annotate and --explain name one folder, where the pictures of "
+        "an image would overwrite each other: give two",
+    )
+    assert not (tmp_path / "out").exists()

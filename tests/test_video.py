@@ -16,6 +16,7 @@ from emotions.data.encoding import Encoding
 from emotions.data.imaging import detect_faces
 from emotions.demo.clips import SEEDS, Face, Shot, write_clip
 from emotions.demo.faces import draw_face
+from emotions.errors import UserError
 from emotions.prediction.classify import predict_all
 from emotions.prediction.drawing import annotate
 from emotions.prediction.formats import as_csv, as_json, as_summary, as_table
@@ -398,3 +399,26 @@ def test_videos_through_the_command_with_a_trained_model(model_dir: Path, tmp_pa
         none.returncode == 1
         and none.stderr == f"warning: {tmp_path / 'corrupt.mp4'}: not a readable video\n"
     )
+
+
+def test_an_annotated_video_that_did_not_reach_the_disk_replaces_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenCV's writer reports no failure (a full disk leaves a cut file): the copy is opened and
+    its frames counted before it replaces the previous one."""
+    video = clip(tmp_path / "one.mp4", Shot(1.0, (moving("happy", (100, 50), (100, 50)),)))
+    rows = predict_video(BrightnessModel(), video, 4)
+    [written] = write_annotated_videos(rows, tmp_path / "out", 4)
+    before = written.read_bytes()
+
+    class Lost(cv2.VideoWriter):  # opens, takes every frame, and keeps none
+        def write(self, image: np.ndarray) -> None:
+            pass
+
+    monkeypatch.setattr("emotions.prediction.video.cv2.VideoWriter", Lost)
+    with pytest.raises(
+        UserError, match=r"one\.mp4: cannot write \(the video written holds 0 of its 4 frames\)"
+    ):
+        write_annotated_videos(rows, tmp_path / "out", 4)
+    assert written.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.mp4", "one_emotions.png"]
