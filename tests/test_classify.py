@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emotions.data.encoding import Encoding
 from emotions.prediction.classify import predict_all, predict_images
 from emotions.prediction.formats import as_csv, as_json, as_table
 from emotions.prediction.inputs import expand_inputs
@@ -169,3 +170,34 @@ def test_huge_and_tiny_images(model_dir: Path, tmp_path: Path) -> None:
     predictions = predict_images(Predictor(model_dir), expand_inputs([str(huge), str(tiny)]))
     assert predictions[0].label is not None
     assert predictions[1].error == "too small (1x1 pixels)"
+
+
+def test_faces_are_classified_a_batch_at_a_time_in_input_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory holds one batch of faces, however many images: predict on 50,000 files must not keep
+    50,000 faces."""
+    from emotions.prediction import classify
+
+    class Counting:
+        meta = Encoding(CLASSES, 16, face_detect=False)
+        batches: list[int] = []
+
+        def probabilities(self, images: np.ndarray) -> np.ndarray:
+            self.batches.append(len(images))
+            bright = images.reshape(len(images), -1).mean(axis=1)
+            return np.stack([bright, 1 - bright, np.zeros_like(bright)], axis=1)
+
+    paths = [
+        write_image(tmp_path / f"{i:02d}.png", np.full((8, 8), 10 * i, np.uint8)) for i in range(25)
+    ]
+    inputs = [(p, None) for p in paths]
+    inputs.insert(7, (tmp_path / "gone.png", "no such file or folder"))
+    monkeypatch.setattr(classify, "BATCH_SIZE", 4)
+    model = Counting()
+    results = predict_images(model, inputs)  # type: ignore[arg-type]
+    assert max(model.batches) <= 4 and sum(model.batches) == 25
+    assert [Path(r.path).name for r in results] == [p.name for p, _ in inputs]
+    assert results[7].error == "no such file or folder"
+    brightness = [r.probabilities["angry"] for r in results if r.probabilities]
+    np.testing.assert_allclose(brightness, [10 * i / 255 for i in range(25)], atol=1e-6)

@@ -411,8 +411,21 @@ def test_an_annotated_video_that_did_not_reach_the_disk_replaces_nothing(
     [written] = write_annotated_videos(rows, tmp_path / "out", 4)
     before = written.read_bytes()
 
-    class Lost(cv2.VideoWriter):  # opens, takes every frame, and keeps none
+    class Lost:
+        """Opens, takes every frame, keeps none: what a full disk leaves."""
+
+        fourcc = staticmethod(cv2.VideoWriter.fourcc)
+
+        def __init__(self, path: str, *args: object) -> None:
+            Path(path).write_bytes(b"")
+
+        def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+            return True
+
         def write(self, image: np.ndarray) -> None:
+            pass
+
+        def release(self) -> None:
             pass
 
     monkeypatch.setattr("emotions.prediction.video.cv2.VideoWriter", Lost)

@@ -13,40 +13,45 @@ from emotions.prediction.inputs import is_video_file
 from emotions.prediction.results import Prediction, classified
 from emotions.prediction.video import DEFAULT_FPS, predict_video
 from emotions.progress import progress
-from emotions.saved.runtime import Predictor
+from emotions.saved.runtime import BATCH_SIZE, Predictor
 
 
 def predict_images(
     predictor: Predictor, inputs: Sequence[tuple[Path, str | None]]
 ) -> list[Prediction]:
-    """One result per image, or per face with face detection, in input order; failures included."""
-    slots: list[Prediction | tuple[str, Box | None]] = []
-    images: list[np.ndarray] = []
+    """One result per image, or per face with face detection, in input order; failures included.
+    Faces are classified ``BATCH_SIZE`` at a time as they are read, so memory holds one batch of
+    pixels however many images there are."""
+    results: list[Prediction] = []
+    pending: list[tuple[int, str, Box | None]] = []  # a result still to classify: where, file, box
+    faces: list[np.ndarray] = []
+
+    def classify() -> None:
+        rows = predictor.probabilities(np.stack(faces))
+        for (at, path, box), row in zip(pending, rows, strict=True):
+            results[at] = classified(path, row, predictor.meta.classes, box=box)
+        pending.clear()
+        faces.clear()
+
     for path, error in progress(inputs, "reading", unit="img"):
-        faces = []
+        found = []
         if error is None:
             try:
-                faces = model_inputs(
-                    read_image(path, predictor.meta.color),
-                    predictor.meta.image_size,
-                    predictor.meta.face_detect,
-                )
-                error = None if faces else "no face found"
+                image = read_image(path, predictor.meta.color)
+                found = model_inputs(image, predictor.meta.image_size, predictor.meta.face_detect)
+                error = None if found else "no face found"
             except BadImage as err:
                 error = str(err)
         if error is not None:
-            slots.append(Prediction(str(path), error=error))
-        for box, image in faces:
-            slots.append((str(path), box))
-            images.append(image)
-    probs = iter(predictor.probabilities(np.stack(images)) if images else [])
-    classes = predictor.meta.classes
-    results = []
-    for slot in slots:
-        if isinstance(slot, Prediction):
-            results.append(slot)
-            continue
-        results.append(classified(slot[0], next(probs), classes, box=slot[1]))
+            results.append(Prediction(str(path), error=error))
+        for box, face in found:
+            pending.append((len(results), str(path), box))
+            results.append(Prediction(str(path)))  # a place, filled when its batch is classified
+            faces.append(face)
+        if len(faces) >= BATCH_SIZE:
+            classify()
+    if faces:
+        classify()
     return results
 
 
