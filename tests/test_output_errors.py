@@ -5,16 +5,19 @@ so these tests need no TensorFlow."""
 from __future__ import annotations
 
 import errno
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 from onnx import helper
 
 from emotions.errors import run_cli
 from tests.conftest import (
+    CLASSES,
     assert_one_error_line,
     predict,
     shape_image,
@@ -189,3 +192,107 @@ def test_annotate_and_explain_into_one_folder_is_one_error(
         "an image would overwrite each other: give two",
     )
     assert not (tmp_path / "out").exists()
+
+
+def model_folder(
+    folder: Path,
+    shape: tuple[object, ...] = ("n", 16, 16, 1),
+    answers: int = 3,
+    name: str = "images",
+    **meta: object,
+) -> Path:
+    """A stand-in ONNX model of any input shape, input name and number of outputs, with a
+    meta.json of the project's (changed by ``meta``): model folders put together elsewhere."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    pixels = int(np.prod([d for d in shape[1:] if isinstance(d, int)]))
+    weights = np.random.default_rng(0).normal(size=(pixels, answers)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", [name], ["flat"]),
+            helper.make_node("MatMul", ["flat", "w"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1),
+        ],
+        "elsewhere",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["n", answers])],
+        [numpy_helper.from_array(weights, "w")],
+    )
+    folder.mkdir(parents=True)
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), folder / "model.onnx"
+    )
+    described = {"classes": list(CLASSES), "image_size": 16, "face_detect": False, **meta}
+    (folder / "meta.json").write_text(json.dumps(described))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"answers": 4}, "answers ('n', 4), but meta.json names 3 classes"),
+        ({"classes": ["a", "b"]}, "answers ('n', 3), but meta.json names 2 classes"),
+        (
+            {"shape": ("n", 24, 24, 1)},
+            "takes tensor(float) ('n', 24, 24, 1), but meta.json describes float32 faces (N, 16, "
+            "16, 1)",
+        ),
+        (
+            {"shape": ("n", 1, 16, 16)},
+            "takes tensor(float) ('n', 1, 16, 16), but meta.json describes float32 faces (N, 16, "
+            "16, 1)",
+        ),
+        (
+            {"color": "rgb"},
+            "takes tensor(float) ('n', 16, 16, 1), but meta.json describes float32 faces (N, 16, "
+            "16, 3)",
+        ),
+    ],
+)
+def test_a_model_that_disagrees_with_its_description_is_named(
+    tmp_path: Path, image: Path, changes: dict, message: str
+) -> None:
+    shape_keys = {k: changes[k] for k in ("shape", "answers") if k in changes}
+    meta = {k: v for k, v in changes.items() if k not in shape_keys}
+    models = model_folder(tmp_path / "elsewhere", **shape_keys, **meta)  # type: ignore[arg-type]
+    assert_one_error_line(
+        predict(image, "--model-dir", models), f"{models / 'model.onnx'}: {message} {RETRAIN}"
+    )
+
+
+def test_another_input_name_is_fine(tmp_path: Path, image: Path) -> None:
+    models = model_folder(tmp_path / "elsewhere", name="input_1")
+    result = predict(image, "--model-dir", models, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["label"] in CLASSES
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            json.dumps({"classes": list(CLASSES), "image_size": 0, "face_detect": False}),
+            "image_size 0 is not from 8 to 224",
+        ),
+        (
+            json.dumps({"classes": list(CLASSES), "image_size": 10**9, "face_detect": False}),
+            "image_size 1000000000 is not from 8 to 224",
+        ),
+        (
+            json.dumps({"classes": ["only"], "image_size": 16, "face_detect": False}),
+            "classes must be a list of at least two names",
+        ),
+        ("[" * 200_000 + "]" * 200_000, "nested too deep"),
+        (" " * 2_000_000 + "{}", "2000002 bytes, more than 1000000 a description takes"),
+    ],
+    ids=["size-0", "size-huge", "one-class", "nested", "huge-file"],
+)
+def test_a_description_out_of_bounds_is_named(
+    tmp_path: Path, image: Path, text: str, message: str
+) -> None:
+    models = model_folder(tmp_path / "elsewhere")
+    (models / "meta.json").write_text(text)
+    result = predict(image, "--model-dir", models)
+    assert_one_error_line(
+        result, f"{models / 'meta.json'}: not a valid model description ({message}) {RETRAIN}"
+    )

@@ -14,6 +14,8 @@ MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"  # the same network exported; what evaluate and predict run
 META_FILE = "meta.json"
 RETRAIN = "(run `dvc repro` to retrain)"
+MAX_META_BYTES = 1_000_000  # a description is a few hundred bytes
+MIN_SIZE, MAX_SIZE = 8, 224  # the image sizes prepare makes
 
 
 def write_meta(encoding: Encoding, model_dir: Path) -> None:
@@ -25,12 +27,35 @@ def missing(path: Path) -> UserError:
 
 
 def read_meta(model_dir: Path) -> Encoding:
+    """The model's description, checked against sane bounds before any work: a meta.json from
+    elsewhere (huge, deeply nested, of absurd sizes) is one error naming it, not a traceback or
+    gigabytes of memory."""
     path = model_dir / META_FILE
     try:
-        return Encoding.from_json(json.loads(path.read_text(encoding="utf-8")))
+        if path.stat().st_size > MAX_META_BYTES:
+            raise ValueError(
+                f"{path.stat().st_size} bytes, more than {MAX_META_BYTES} a description takes"
+            )
+        meta = Encoding.from_json(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise missing(path) from None
+    except RecursionError:
+        raise UserError(
+            f"{path}: not a valid model description (nested too deep) {RETRAIN}"
+        ) from None
     except (ValueError, TypeError) as err:  # not JSON, not UTF-8, or a value of the wrong kind
         raise UserError(f"{path}: not a valid model description ({err}) {RETRAIN}") from None
     except KeyError as err:
         raise UserError(f"{path}: incomplete model description, no {err} {RETRAIN}") from None
+    problem = _implausible(meta)
+    if problem:
+        raise UserError(f"{path}: not a valid model description ({problem}) {RETRAIN}")
+    return meta
+
+
+def _implausible(meta: Encoding) -> str | None:
+    if not MIN_SIZE <= meta.image_size <= MAX_SIZE:
+        return f"image_size {meta.image_size} is not from {MIN_SIZE} to {MAX_SIZE}"
+    if len(meta.classes) < 2 or not all(isinstance(c, str) and c for c in meta.classes):
+        return "classes must be a list of at least two names"
+    return None

@@ -16,6 +16,7 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
     NoSuchFile,
 )
 
+from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.params import positive_number
 from emotions.saved import bundle
@@ -44,13 +45,41 @@ class OnnxModel:
             str(path), options, providers=["CPUExecutionProvider"]
         )
         self.temperature = _temperature(path, self._session.get_modelmeta().custom_metadata_map)
+        self.path = path
+        self._inputs, self._outputs = self._session.get_inputs(), self._session.get_outputs()
+
+    def check(self, meta: Encoding) -> None:
+        """The file must take what meta.json says its inputs are and answer for its classes:
+        (N, size, size, channels) float32 in, (N, classes) out. A model folder put together from
+        elsewhere is named here, before any work, not by onnxruntime midway."""
+        want = (meta.image_size, meta.image_size, meta.channels)
+        shapes = [tuple(i.shape) for i in self._inputs]
+        if (
+            len(self._inputs) != 1
+            or self._inputs[0].type != "tensor(float)"
+            or len(shapes[0]) != 4
+            or any(isinstance(d, int) and d != w for d, w in zip(shapes[0][1:], want, strict=True))
+        ):
+            takes = ", ".join(f"{i.type} {s}" for i, s in zip(self._inputs, shapes, strict=True))
+            raise UserError(
+                f"{self.path}: takes {takes}, but {bundle.META_FILE} describes float32 faces "
+                f"(N, {want[0]}, {want[1]}, {want[2]}) {bundle.RETRAIN}"
+            )
+        answers = [tuple(o.shape) for o in self._outputs]
+        classes = len(meta.classes)
+        if len(answers) != 1 or len(answers[0]) != 2 or answers[0][1] not in (classes, None):
+            if not (len(answers) == 1 and len(answers[0]) == 2 and isinstance(answers[0][1], str)):
+                raise UserError(
+                    f"{self.path}: answers {', '.join(map(str, answers))}, but {bundle.META_FILE} "
+                    f"names {classes} classes {bundle.RETRAIN}"
+                )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for model inputs (N, size, size, channels); (N, size, size) is one
         channel."""
         shaped = images[..., np.newaxis] if images.ndim == 3 else images
         batch = np.ascontiguousarray(shaped, dtype=np.float32)
-        return self._session.run(None, {INPUT_NAME: batch})[0]
+        return self._session.run(None, {self._inputs[0].name: batch})[0]
 
 
 def _temperature(path: Path, metadata: Mapping[str, str]) -> float:
@@ -84,6 +113,7 @@ class Predictor:
     def __init__(self, model_dir: Path, threads: int = THREADS) -> None:
         self.meta = bundle.read_meta(model_dir)
         self._model = load(model_dir, threads)
+        self._model.check(self.meta)
 
     @property
     def temperature(self) -> float:
@@ -95,6 +125,12 @@ class Predictor:
         if not len(images):
             return np.zeros((0, len(self.meta.classes)), np.float32)
         batches = range(0, len(images), BATCH_SIZE)
-        return np.concatenate(
+        answers = np.concatenate(
             [self._model.probabilities(images[i : i + BATCH_SIZE]) for i in batches]
         )
+        if answers.shape[1:] != (len(self.meta.classes),):  # an output of dynamic size
+            raise UserError(
+                f"{self._model.path}: answered {answers.shape[1:]} values a face for "
+                f"{len(self.meta.classes)} classes {bundle.RETRAIN}"
+            )
+        return answers
