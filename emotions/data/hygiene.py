@@ -33,27 +33,43 @@ def digest(pixels: np.ndarray) -> bytes:
 
 
 def duplicate_reasons(digests: np.ndarray, labels: np.ndarray, roles: np.ndarray) -> dict[int, str]:
-    """Why each image that must go must go, by its index; every other image stays.
+    """Why each image that must go must go, by its index; every other image stays. ``digests``
+    are ``DIGEST``-byte hashes, ``roles`` codes of ``ROLES``.
 
     If the copies of one image disagree on the label, every copy goes, in every part: the label
     cannot be trusted. Otherwise only the most held-out part keeps it (a test image also in train is
-    removed from train), and within that part one copy stays. Only the groups of copies are looked
-    at one by one: memory follows the duplicates, not the images.
+    removed from train), and within that part one copy stays. The images are sorted by the first
+    eight bytes of their hash, so that what is held besides them is a few bytes an image, and only
+    the groups of copies are looked at one by one.
     """
     reasons: dict[int, str] = {}
-    _, group, sizes = np.unique(digests, return_inverse=True, return_counts=True)
-    copied = np.flatnonzero(sizes[group] > 1)
-    order = copied[np.argsort(group[copied], kind="stable")]
-    for members in np.split(order, np.flatnonzero(np.diff(group[order])) + 1) if len(order) else []:
-        if len(set(labels[members].tolist())) > 1:
-            reasons.update((int(i), CONFLICT) for i in members)
-            continue
-        # a code of ROLES: the more held-out, the higher
-        priority = [int(roles[i]) for i in members]
-        top = max(priority)
-        keepers = [int(i) for i, rank in zip(members, priority, strict=True) if rank == top]
-        reasons.update(
-            (int(i), LEAK) for i, rank in zip(members, priority, strict=True) if rank < top
-        )
-        reasons.update((i, DUPLICATE) for i in keepers[1:])
+    if len(digests) < 2:
+        return reasons
+    keys = np.frombuffer(
+        digests.tobytes() if not digests.flags.c_contiguous else digests, np.uint64
+    )
+    keys = keys.reshape(len(digests), DIGEST // 8)[:, 0]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    same = np.flatnonzero(ordered[1:] == ordered[:-1])
+    for run in np.split(same, np.flatnonzero(np.diff(same) > 1) + 1) if len(same) else []:
+        candidates = np.sort(order[run[0] : run[-1] + 2])
+        by_digest: dict[bytes, list[int]] = {}
+        for i in candidates.tolist():
+            by_digest.setdefault(bytes(digests[i]), []).append(i)
+        for members in by_digest.values():
+            if len(members) > 1:
+                reasons.update(_copies(members, labels, roles))
+    return reasons
+
+
+def _copies(members: list[int], labels: np.ndarray, roles: np.ndarray) -> dict[int, str]:
+    """The reasons for one group of copies (indices in order)."""
+    if len({int(labels[i]) for i in members}) > 1:
+        return dict.fromkeys(members, CONFLICT)
+    priority = [int(roles[i]) for i in members]  # a code of ROLES: the more held-out, the higher
+    top = max(priority)
+    keepers = [i for i, rank in zip(members, priority, strict=True) if rank == top]
+    reasons = {i: LEAK for i, rank in zip(members, priority, strict=True) if rank < top}
+    reasons.update(dict.fromkeys(keepers[1:], DUPLICATE))
     return reasons

@@ -133,7 +133,7 @@ def prepare(
         for item in progress(items, "prepare", unit="img"):
             _record(item, every_class, p, writer, ledger)
             rows.writerow([_text(item.origin), item.label, _text(item.part), item.error or ""])
-    faces = store.Faces(out_dir, shape, writer.finish(), np.arange(writer.written))
+    faces = store.Faces(out_dir, shape, writer.finish(), np.arange(writer.written, dtype=np.int32))
     roles, roles_by_name = _roles(ledger)
     _clean(ledger, roles, p.dedupe)
     _write_manifest(draft, out_dir / MANIFEST_FILE, ledger)
