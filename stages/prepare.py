@@ -35,6 +35,8 @@ def main() -> None:
     with atomic_dir(args.out) as folder:
         outcome = preparation.from_source(source, data, prep, folder)
         shown, skipped = outcome.skipped(SHOWN)
+    for note in outcome.notes:
+        print(f"warning: {note}", file=sys.stderr)
     for row in shown:
         print(f"warning: skipped {row.path}: {row.reason}", file=sys.stderr)
     if skipped > SHOWN:

@@ -10,7 +10,7 @@ import pytest
 from emotions.data import preparation, votes
 from emotions.data.sources import SourceSpec, part_roles, read_source
 from emotions.errors import UserError
-from tests.conftest import CLASSES, prepare_params, shape_image, spec, write_image
+from tests.conftest import CLASSES, make_dataset, prepare_params, shape_image, spec, write_image
 
 HEADER = "path,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
 
@@ -44,8 +44,10 @@ def test_label_csv_rows(tmp_path: Path) -> None:
         '48)",6,0,1\n'
     )
     rows = list(votes.read_label_csv(path))
-    assert rows[0][0] == "fer0000000.png" and rows[0][1] is not None and rows[0][1].sum() == 10
-    assert rows[1] == ("fer0000001.png", None)
+    assert (
+        rows[0][:2] == (1, "fer0000000.png") and rows[0][2] is not None and rows[0][2].sum() == 10
+    )
+    assert rows[1] == (2, "fer0000001.png", None)
 
 
 def test_answers_map_onto_classes_through_aliases() -> None:
@@ -215,3 +217,45 @@ def test_a_votes_csv_beside_a_folder_tree(tmp_path: Path) -> None:
     assert prepared.votes is not None and len(prepared.labels) == 16
     with pytest.raises(UserError, match=r"^data.votes: .*missing.csv not found"):
         list(read_source(root, full_spec("missing.csv")))
+
+
+def test_unusable_votes_rows_are_counted_by_reason_with_their_lines(tmp_path: Path) -> None:
+    """Negative counts, counts that are no numbers, all-zero rows and a path given twice are left
+    out, each counted; whole numbers written as floats (a pandas export) are fine."""
+    path = tmp_path / "votes.csv"
+    rows = [
+        "a.jpg,8.0,0,0,2,0,0,0,0,0,0",  # line 2: floats, whole: used
+        "b.jpg,-1,0,0,2,0,0,0,0,0,9",
+        "c.jpg,x,1",
+        "d.jpg,0,0,0,0,0,0,0,0,0,0",
+        "a.jpg,1,0,0,0,0,0,0,0,0,0",
+        "e.jpg,2.5,0,0,0,0,0,0,0,0,0",
+    ]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    unused = votes.Unused(path)
+    read = votes.read_votes_csv(path, unused)
+    np.testing.assert_array_equal(read["a.jpg"], [8, 0, 0, 2, 0, 0, 0, 0, 0, 0])
+    assert sorted(read) == ["a.jpg"]
+    assert unused.summary() == [
+        f"{path}: 3 rows not used, {votes.BAD_COUNTS} (lines 3, 4, 7)",
+        f"{path}: 1 rows not used, {votes.NO_VOTE} (lines 5)",
+        f"{path}: 1 rows not used, {votes.TWICE} (lines 6)",
+    ]
+
+
+def test_votes_for_no_image_are_named_in_the_report_and_in_the_error(tmp_path: Path) -> None:
+    """Paths under a prefix that matches nothing: every face is left without votes, and the
+    message says why, not only that a class ended up empty."""
+    root = make_dataset(tmp_path / "faces", per_class=2)
+    lines = [f"elsewhere/{c}/{c}_{i}.png,0,5,0,0,5,0,0,0,0,0" for c in CLASSES for i in range(2)]
+    (root / "votes.csv").write_text(HEADER + "\n".join(lines) + "\n")
+    source = full_spec("votes.csv")
+    with pytest.raises(UserError) as caught:
+        items = read_source(root, source)
+        preparation.prepare(items, CLASSES, prepare_params(), tmp_path / "out", notes=source.notes)
+    message = str(caught.value)
+    assert message.startswith("class 'angry': no usable image left after prepare")
+    assert (
+        f"{root / 'votes.csv'}: 6 rows not used, {votes.UNMATCHED} (lines 2, 3, 4, 5, 6, ...)"
+        in message
+    )

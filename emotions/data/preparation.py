@@ -58,6 +58,7 @@ class Outcome:
     prepared: Prepared
     folder: Path
     report: dict[str, object]
+    notes: list[str]  # what reading the source found besides bad images (votes rows not used, ...)
 
     @property
     def manifest(self) -> list[ManifestRow]:
@@ -109,7 +110,8 @@ def from_source(source: Path, data: DataParams, p: PrepareParams, out_dir: Path)
     source, read as the ``data`` params say, then ``prepare`` into ``out_dir``."""
     every = data.classes + data.extra_classes
     spec = SourceSpec(every, data.aliases, data.csv_emotions, data.format, data.votes, p.color)
-    return prepare(read_source(source, spec), data.classes, p, out_dir, data.extra_classes)
+    items = read_source(source, spec)
+    return prepare(items, data.classes, p, out_dir, data.extra_classes, spec.notes)
 
 
 def prepare(
@@ -118,10 +120,13 @@ def prepare(
     p: PrepareParams,
     out_dir: Path,
     extra_classes: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> Outcome:
     """Preprocess every raw image with the shared function, as ``p`` says (size, face detection,
     what to do with a bad file), write it into ``out_dir``'s shards as it comes, then clean: see
-    ``hygiene``. Labels index ``classes`` followed by ``extra_classes``."""
+    ``hygiene``. ``notes`` are what reading the source found besides bad images (filled as the
+    items are read): they go into the report, and into the error if a class ends up empty. Labels
+    index ``classes`` followed by ``extra_classes``."""
     every_class = [*classes, *extra_classes]
     out_dir.mkdir(parents=True, exist_ok=True)
     shape = (p.image_size, p.image_size, CHANNELS[p.color])
@@ -137,7 +142,7 @@ def prepare(
     roles, roles_by_name = _roles(ledger)
     _clean(ledger, roles, p.dedupe)
     _write_manifest(draft, out_dir / MANIFEST_FILE, ledger)
-    report = _report(ledger, roles, roles_by_name, every_class)
+    report = {**_report(ledger, roles, roles_by_name, every_class), "source_notes": list(notes)}
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     kept = np.flatnonzero(np.frombuffer(ledger.reasons, np.int8) == 0)
     labels = np.frombuffer(ledger.labels, np.int16)
@@ -145,11 +150,12 @@ def prepare(
         if not (labels[kept] == index).any():
             raise UserError(
                 f"class {name!r}: no usable image left after prepare (see the manifest's reasons)"
+                + "".join(f"; {note}" for note in notes)
             )
     encoding = Encoding(tuple(classes), p.image_size, p.face_detect, p.color)
     prepared = _prepared(ledger, kept, roles, faces, encoding, extra_classes)
     store.save_index(prepared)
-    return Outcome(prepared, out_dir, report)
+    return Outcome(prepared, out_dir, report, list(notes))
 
 
 def _record(

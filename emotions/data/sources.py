@@ -10,7 +10,7 @@ import itertools
 import os
 import tarfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
@@ -43,6 +43,8 @@ class SourceSpec:
     # a votes CSV in a folder tree's top folder (FER+'s layout has its own)
     votes: str | None = None
     color: str = "gray"  # read faces as grayscale or as RGB
+    # what reading found worth saying besides bad images (rows of a votes file not used, ...)
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def canonical(self, name: str) -> str | None:
         """The class a folder name stands for (case and alias insensitive), or None."""
@@ -175,9 +177,11 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
     for folder in _subfolders(source):
         if not (folder / FERPLUS_LABELS).is_file():
             continue
-        for name, counts in votes.read_label_csv(folder / FERPLUS_LABELS):
+        unused = votes.Unused(folder / FERPLUS_LABELS)
+        for line, name, counts in votes.read_label_csv(folder / FERPLUS_LABELS):
             path = str(folder / name)
             if counts is None:
+                unused.add(votes.BAD_COUNTS, line)
                 yield RawImage(
                     path, "", folder.name, None, f"its {FERPLUS_LABELS} row has no ten vote counts"
                 )
@@ -192,10 +196,12 @@ def _read_ferplus(source: Path, spec: SourceSpec) -> Iterator[RawImage]:
                 yield RawImage(path, label, folder.name, None, str(err))
                 continue
             yield RawImage(path, label, folder.name, pixels, votes=class_votes, crowd=crowd)
+        spec.notes.extend(unused.summary())
     absent = [c for c in spec.classes if c not in seen]
     if absent:
         raise UserError(
             f"{source}: no face the crowd labels {absent[0]!r} (a class of data.classes)"
+            + "".join(f"; {note}" for note in spec.notes)
         )
 
 
@@ -207,15 +213,23 @@ def _with_votes(items: Iterator[RawImage], source: Path, spec: SourceSpec) -> It
         raise UserError(
             f"data.votes: {path} not found (a votes CSV in the data.source folder, or none)"
         )
-    table = votes.read_votes_csv(path)
+    unused = votes.Unused(path)
+    table = votes.read_votes_csv(path, unused)
     columns = votes.answer_columns(spec.classes, spec.canonical)
+    matched: set[str] = set()
     for item in items:
-        counts = table.get(Path(item.origin).relative_to(source).as_posix())
+        key = Path(item.origin).relative_to(source).as_posix()
+        counts = table.get(key)
         if counts is None:
             yield replace(item, crowd=votes.NO_VOTES)
         else:
+            matched.add(key)
             in_use = votes.class_votes(counts, columns)
             yield replace(item, votes=in_use, crowd=votes.verdict(counts, in_use))
+    for key, line in unused.rows.items():
+        if key not in matched:
+            unused.add(votes.UNMATCHED, line)
+    spec.notes.extend(unused.summary())
 
 
 def _subfolders(folder: Path) -> list[Path]:

@@ -33,18 +33,52 @@ CROWD_NO_VOTE = "crowd: no vote for a class in use"
 NO_VOTES = "crowd: no votes for this image"
 
 
+BAD_COUNTS = "not ten whole vote counts of 0 or more"
+TWICE = "a path given again (its first row counts)"
+NO_VOTE = "all ten counts 0"
+UNMATCHED = "a path that names no image of the source"
+SHOWN_LINES = 5  # line numbers quoted for each reason
+
+
 def _counts(cells: Sequence[str]) -> np.ndarray | None:
-    """Ten vote counts, or None where a cell is not a whole number >= 0."""
+    """Ten vote counts, or None where a cell is not a whole number >= 0. Whole numbers written as
+    floats (``8.0``, as a pandas export writes them) are whole numbers too."""
     try:
-        counts = np.array([int(cell) for cell in cells], dtype=np.int64)
+        numbers = [float(cell) for cell in cells]
     except ValueError:
         return None
-    return counts if len(counts) == len(FERPLUS_ANSWERS) and (counts >= 0).all() else None
+    if len(numbers) != len(FERPLUS_ANSWERS) or not all(n >= 0 and n == int(n) for n in numbers):
+        return None
+    return np.array(numbers, dtype=np.int64)
 
 
-def read_votes_csv(path: Path) -> dict[str, np.ndarray]:
+class Unused:
+    """Rows of a votes file that could not be used: how many for each reason, and where."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[str, list[int]] = {}
+        self.rows: dict[str, int] = {}  # each used row's line, by its path
+
+    def add(self, reason: str, line: int) -> None:
+        self.lines.setdefault(reason, []).append(line)
+
+    def summary(self) -> list[str]:
+        """One line per reason: the count and the first few line numbers."""
+        out = []
+        for reason, lines in self.lines.items():
+            shown = ", ".join(map(str, lines[:SHOWN_LINES])) + (
+                ", ..." if len(lines) > SHOWN_LINES else ""
+            )
+            out.append(f"{self.path}: {len(lines)} rows not used, {reason} (lines {shown})")
+        return out
+
+
+def read_votes_csv(path: Path, unused: Unused | None = None) -> dict[str, np.ndarray]:
     """A votes CSV (``path,neutral,happiness,...,NF``): image path relative to the CSV's folder ->
-    its ten counts. Rows that do not parse are left out (their images then have no votes)."""
+    its ten counts. Rows that cannot be used are left out (their images then have no votes), each
+    counted in ``unused`` by its reason."""
+    unused = unused or Unused(path)
     try:
         with path.open(encoding="utf-8-sig", newline="", errors="replace") as f:
             rows = csv.reader(f)
@@ -54,24 +88,34 @@ def read_votes_csv(path: Path) -> dict[str, np.ndarray]:
                     f"{path}: not a votes CSV (expected the header "
                     f"path,{','.join(FERPLUS_ANSWERS)})"
                 )
-            votes = {}
-            for row in rows:
-                counts = _counts(row[1:]) if row else None
-                if counts is not None:
-                    votes[Path(row[0].strip()).as_posix()] = counts
+            votes: dict[str, np.ndarray] = {}
+            for line, row in enumerate(rows, start=2):
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                counts = _counts(row[1:])
+                key = Path(row[0].strip()).as_posix()
+                if counts is None:
+                    unused.add(BAD_COUNTS, line)
+                elif not counts.any():
+                    unused.add(NO_VOTE, line)
+                elif key in votes:
+                    unused.add(TWICE, line)
+                else:
+                    votes[key] = counts
+                    unused.rows[key] = line
             return votes
     except OSError as err:
         raise UserError(f"{path}: cannot read the votes CSV ({err.strerror or err})") from None
 
 
-def read_label_csv(path: Path) -> Iterator[tuple[str, np.ndarray | None]]:
-    """FER+'s per-folder ``label.csv`` (no header): image file name, face box, ten counts. A row
-    whose counts do not parse comes with None."""
+def read_label_csv(path: Path) -> Iterator[tuple[int, str, np.ndarray | None]]:
+    """FER+'s per-folder ``label.csv`` (no header): line number, image file name, face box, ten
+    counts. A row whose counts do not parse comes with None."""
     try:
         with path.open(encoding="utf-8-sig", newline="", errors="replace") as f:
-            for row in csv.reader(f):
+            for line, row in enumerate(csv.reader(f), start=1):
                 if row and row[0].strip():
-                    yield row[0].strip(), _counts(row[2:])
+                    yield line, row[0].strip(), _counts(row[2:])
     except OSError as err:
         raise UserError(f"{path}: cannot read FER+ labels ({err.strerror or err})") from None
 
