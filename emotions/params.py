@@ -549,6 +549,9 @@ class EvaluateParams(Section):
 
     def path(self, name: str) -> Path:
         """The set's path; a name not in ``evaluate.sets`` is a user error naming the key."""
+        if not name.strip():
+            known = ", ".join(self.sets) or "none"
+            raise UserError(f"--set: a set's name cannot be empty (the sets are: {known})")
         if name not in self.sets:
             known = ", ".join(self.sets) or "none"
             raise UserError(

@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.json and not args.data:
         parser.error("--json goes with --data")
-    if args.set and args.data:
+    if args.set is not None and args.data:
         parser.error("--set and --data: give one")
     if args.data:
         score = scoring.score_labelled_set(
@@ -48,7 +48,7 @@ def main() -> None:
         )
         print(json.dumps(score.metrics, indent=2) if args.json else score.evaluation.text_report())
         return
-    if args.set:
+    if args.set is not None:  # "" too: it names no set, and must not rewrite the test's reports
         path = params.load(params.EvaluateParams).path(args.set)
         metrics_file = args.out_dir / SETS_DIR / f"{args.set}.json"
         score = scoring.score_labelled_set(

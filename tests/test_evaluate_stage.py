@@ -70,5 +70,6 @@ def test_evaluate_data_that_is_missing_is_named(model_dir: Path, project_dir: Pa
     assert (
         result.returncode == 2
         and result.stderr.strip()
-        == "error: nowhere: raw data not found (set data.source in params.yaml)"
+        == "error: nowhere: no labelled data set there (--data takes class folders, a FER-2013 CSV "
+        "or packed .tar files)"
     )

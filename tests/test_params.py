@@ -122,6 +122,11 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         ),
         (
             params.DataParams,
+            {"data.extra_classes": ["Sad"]},  # one folder with sad/ on macOS and Windows
+            "data.extra_classes: 'Sad' is in data.classes already",
+        ),
+        (
+            params.DataParams,
             {"data.extra_classes": "fear"},
             "data.extra_classes: must be a list of at least 0 class names, got 'fear'",
         ),
@@ -322,6 +327,14 @@ def test_extra_test_sets_become_names_and_paths() -> None:
         r"2\)$",
     ):
         loaded.path("kdef")
+    for empty in (
+        "",
+        "  ",
+    ):  # `evaluate --set ""` must not fall back to rewriting the test's reports
+        with pytest.raises(
+            UserError, match=r"^--set: a set's name cannot be empty \(the sets are: fer, "
+        ):
+            loaded.path(empty)
     with pytest.raises(UserError, match=r"^evaluate: missing section in params.yaml$"):
         params.load(params.EvaluateParams, {"train": {}})
 

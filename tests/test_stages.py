@@ -199,3 +199,10 @@ def test_onednn_can_be_turned_off(project_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "oneDNN custom operations are on" not in result.stderr
     assert "train: float32 (train.precision); oneDNN off (train.onednn)\n" in result.stdout
+
+
+def test_evaluate_with_an_empty_set_name_writes_nothing(project_dir: Path) -> None:
+    """`--set ""` names no set: it must not fall back to scoring the test part into reports/."""
+    result = stage("evaluate", "--set", "", "--out-dir", "reports")
+    assert_user_error(result, "--set: a set's name cannot be empty (the sets are: none)")
+    assert not (project_dir / "reports").exists()

@@ -126,6 +126,11 @@ def labelled_set(
     ``data.csv_emotions``), prepared into ``folder`` as the model's training data was: its faces,
     the rows to score and their labels. Of a source with parts only the held-out ones count (the
     model may have trained on its training part); a source without parts is scored whole."""
+    if not path.exists():
+        raise UserError(
+            f"{path}: no labelled data set there (--data takes class folders, a FER-2013 CSV or "
+            "packed .tar files)"
+        )
     spec = SourceSpec(
         encoding.classes, data.aliases, data.csv_emotions, "auto", color=encoding.color
     )
