@@ -86,6 +86,7 @@ def test_a_bad_archive_or_a_missing_class_is_one_error(tmp_path: Path) -> None:
         list(read_source(packed, spec(CLASSES)))
 
 
+@pytest.mark.slow  # a process of its own
 def test_the_command_packs_and_refuses_a_target_inside_the_tree(tmp_path: Path) -> None:
     tree = make_dataset(tmp_path / "raw", per_class=2)
     run = [sys.executable, "-m", "emotions.data.pack"]

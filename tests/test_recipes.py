@@ -58,6 +58,7 @@ def test_a_recipe_that_extends_itself_is_refused(tmp_path: Path) -> None:
         recipes.load("a", tmp_path)
 
 
+@pytest.mark.slow  # a process of its own
 def test_the_command_sets_every_param_of_the_recipe() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emotions.recipes", "seven", "--print", "--queue"],
@@ -76,6 +77,7 @@ def test_the_command_sets_every_param_of_the_recipe() -> None:
     )
 
 
+@pytest.mark.slow  # a process of its own
 def test_an_unknown_recipe_is_one_error_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emotions.recipes", "fastest"],

@@ -90,6 +90,7 @@ def test_a_shard_of_another_shape_is_named(prepared_dir: Path) -> None:
         store.load(prepared_dir)
 
 
+@pytest.mark.slow  # a process of its own
 def test_a_stage_reading_a_cut_shard_says_one_line(prepared_dir: Path) -> None:
     damage(prepared_dir / "faces-00000.npy", "truncated")
     result = subprocess.run(
