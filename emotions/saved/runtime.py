@@ -67,12 +67,13 @@ class OnnxModel:
             )
         answers = [tuple(o.shape) for o in self._outputs]
         classes = len(meta.classes)
-        if len(answers) != 1 or len(answers[0]) != 2 or answers[0][1] not in (classes, None):
-            if not (len(answers) == 1 and len(answers[0]) == 2 and isinstance(answers[0][1], str)):
-                raise UserError(
-                    f"{self.path}: answers {', '.join(map(str, answers))}, but {bundle.META_FILE} "
-                    f"names {classes} classes {bundle.RETRAIN}"
-                )
+        answer = answers[0] if len(answers) == 1 else ()
+        # a dimension of no fixed size (a name) is checked on the first answer instead
+        if len(answer) != 2 or isinstance(answer[1], int) and answer[1] != classes:
+            raise UserError(
+                f"{self.path}: answers {', '.join(map(str, answers))}, but {bundle.META_FILE} "
+                f"names {classes} classes {bundle.RETRAIN}"
+            )
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for model inputs (N, size, size, channels); (N, size, size) is one
