@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from emotions.data import preparation, votes
-from emotions.data.sources import SourceSpec, part_roles, read_source
+from emotions.data.sources import RawImage, SourceSpec, part_roles, read_source
 from emotions.errors import UserError
 from tests.conftest import CLASSES, make_dataset, prepare_params, shape_image, spec, write_image
 
@@ -258,4 +258,26 @@ def test_votes_for_no_image_are_named_in_the_report_and_in_the_error(tmp_path: P
     assert (
         f"{root / 'votes.csv'}: 6 rows not used, {votes.UNMATCHED} (lines 2, 3, 4, 5, 6, ...)"
         in message
+    )
+
+
+def test_faces_before_the_first_votes_get_rows_of_zeros(tmp_path: Path) -> None:
+    """A source without votes keeps no row a face; once votes appear, the faces before have none."""
+    counts = np.array([1.0, 2.0, 3.0], np.float32)
+    items = [
+        RawImage(
+            f"{c}{i}.png", c, "", shape_image(k, seed=10 * k + i), votes=counts * i if i else None
+        )
+        for k, c in enumerate(CLASSES)
+        for i in range(2)
+    ]
+    prepared = preparation.prepare(items, CLASSES, prepare_params(), tmp_path / "out").prepared
+    assert prepared.votes is not None
+    np.testing.assert_array_equal(
+        prepared.votes, [[0, 0, 0], counts, [0, 0, 0], counts, [0, 0, 0], counts]
+    )
+    without = [RawImage(i.origin, i.label, "", i.pixels) for i in items]
+    assert (
+        preparation.prepare(without, CLASSES, prepare_params(), tmp_path / "out2").prepared.votes
+        is None
     )

@@ -183,10 +183,14 @@ def _record(
         if faces:
             position = writer.add(faces[0][1])  # the largest face
             ledger.digests += hygiene.digest(item.pixels)
-            ledger.votes.extend(
-                np.zeros(len(every_class), np.float32) if item.votes is None else item.votes
-            )
-            ledger.has_votes |= item.votes is not None
+            none = np.zeros(len(every_class), np.float32)
+            if (
+                item.votes is not None and not ledger.has_votes
+            ):  # the first votes: the faces before have none
+                ledger.votes.extend(np.tile(none, position))
+                ledger.has_votes = True
+            if ledger.has_votes:  # a source without votes keeps no row of zeros a face
+                ledger.votes.extend(none if item.votes is None else item.votes)
         else:
             reason = CODE[NO_FACE]
     ledger.reasons.append(reason)
