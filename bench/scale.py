@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import yaml
 
-from emotions import config
+from emotions import recipes
 from emotions.demo.faces import EXPRESSIONS, draw_face, tinted
 from emotions.training.precision import describe_cpu
 
@@ -106,19 +106,9 @@ def measured(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
 
 
 def params_for(name: str, source: Path) -> dict[str, object]:
-    raw = config.defaults()
-    for dotted, value in {
-        **COMMON,
-        **CONFIGS[name],
-        "data.source": str(source),
-        "data.classes": list(CLASSES),
-    }.items():
-        *path, key = dotted.split(".")
-        node = raw
-        for part in path:
-            node = node[part]
-        node[key] = value
-    return raw
+    """The default params with the configuration's changes, as a recipe sets them."""
+    changes = {**COMMON, **CONFIGS[name], "data.source": str(source), "data.classes": list(CLASSES)}
+    return recipes.applied(changes)
 
 
 def train_steps(steps: int) -> None:

@@ -591,11 +591,3 @@ def load(kind: type[Params], raw: Mapping[str, Any] | None = None) -> Params:
 def defaults(kind: type[Section]) -> dict[str, Any]:
     """A section's keys with their defaults, as they stand in ``params.yaml``."""
     return {f.name: f.metadata["default"] for f in dataclasses.fields(kind)}
-
-
-def describe(kind: type[Section]) -> list[tuple[str, Any, str, str]]:
-    """A section's keys in order: (key, default, what a value must be, description)."""
-    return [
-        (f.name, f.metadata["default"], f.metadata["rule"].wanted, f.metadata["doc"])
-        for f in dataclasses.fields(kind)
-    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emotions import params
 from emotions.data import preparation, splitting, store
 from emotions.data.encoding import Encoding
 from emotions.data.imaging import to_input
@@ -24,7 +25,8 @@ from emotions.params import DataParams, PrepareParams
 from emotions.saved.runtime import Predictor
 
 BATCH = 256  # faces read and answered at a time
-SHARD_MB = 32  # shards of a labelled set prepared for scoring
+# a labelled set prepared for scoring is sharded as prepare's default says
+SHARD_MB = params.defaults(PrepareParams)["shard_mb"]
 
 
 @dataclass(frozen=True)
