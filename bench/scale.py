@@ -128,7 +128,7 @@ def train_steps(steps: int) -> None:
 
     model_params = params.load(ModelParams)
     prepared = store.load(Path("data/prepared"))
-    split = splitting.load(Path("data/split.json"))
+    split = splitting.load(Path("data/split.npz"))
     rows = split["train"]
     batches = Batches(
         prepared.faces,
@@ -202,7 +202,7 @@ def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> di
         [py, "-m", "stages.prepare", "--out", "data/prepared"], work
     )
     _, split_mb, _ = measured(
-        [py, "-m", "stages.split", "--prepared", "data/prepared", "--out", "data/split.json"], work
+        [py, "-m", "stages.split", "--prepared", "data/prepared", "--out", "data/split.npz"], work
     )
     train_s, train_mb, out = measured(
         [py, str(Path(__file__).resolve()), "--train-steps", str(steps)], work
@@ -216,7 +216,7 @@ def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> di
             "--prepared",
             "data/prepared",
             "--split",
-            "data/split.json",
+            "data/split.npz",
             "--model-dir",
             "models",
             "--out-dir",

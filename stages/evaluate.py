@@ -25,8 +25,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--split", type=Path, default=Path("data/split.json"))
-    parser.add_argument("--model-dir", type=Path, default=Path("models"))
+    parser.add_argument("--split", type=Path, default=Path("data/split.npz"))
+    parser.add_argument(
+        "--model", "--model-dir", dest="model_dir", metavar="DIR", type=Path, default=Path("models")
+    )
     parser.add_argument("--out-dir", type=Path, default=Path("reports"))
     parser.add_argument(
         "--data", type=Path, help="score this labelled data set instead; writes nothing"

@@ -1,13 +1,14 @@
 """Stage and command predict: the probability of each emotion, and the most likely one, for new
 images and for every face in videos (mp4, avi, mkv, mov, ...: a few frames a second, each face with
-its id).
+its id). A photo's faces are found and classified one by one; an image that already is a face crop
+is classified whole.
 
-python -m stages.predict PATH...            a table on the terminal
-python -m stages.predict PATH... --json     a JSON list: path, label, probabilities
-python -m stages.predict clip.mp4 --fps 2   a video's faces, two frames a second, and a summary per
-face python -m stages.predict --out reports/predictions.csv   data.new of params.yaml (the DVC
-stage) python -m stages.predict PATH... --explain DIR   also a heat map per face of what drove its
-label
+    python -m stages.predict PATH...                   a table on the terminal
+    python -m stages.predict --model pretrained/fer2013-seven PATH...   with a shipped model
+    python -m stages.predict PATH... --json            a JSON list: path, label, probabilities
+    python -m stages.predict clip.mp4 --fps 2          a video's faces, two frames a second
+    python -m stages.predict PATH... --explain DIR     a heat map per face of what drove its label
+    python -m stages.predict --out reports/predictions.csv   data.new of params.yaml (the stage)
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ def main() -> None:
         help="image or video files, folders (searched recursively) or glob patterns (default: "
         "data.new in params.yaml)",
     )
-    parser.add_argument("--model-dir", type=Path, default=Path("models"))
+    parser.add_argument(
+        "--model",
+        "--model-dir",
+        dest="model_dir",
+        metavar="DIR",
+        type=Path,
+        default=Path("models"),
+        help="a model folder: model.onnx and meta.json (default: models, the pipeline's)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     output.add_argument("--csv", action="store_true", help="print CSV instead of a table")

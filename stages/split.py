@@ -14,15 +14,15 @@ from emotions.errors import run_cli
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--out", type=Path, default=Path("data/split.json"))
+    parser.add_argument("--out", type=Path, default=Path("data/split.npz"))
     args = parser.parse_args()
     p = params.load(params.SplitParams)
     prepared = store.load(args.prepared)
     parts = splitting.split(
-        prepared.labels, prepared.parts, prepared.classes, p.val_fraction, p.test_fraction, p.seed
+        prepared.labels, prepared.roles, prepared.classes, p.val_fraction, p.test_fraction, p.seed
     )
     splitting.save(parts, args.out)
-    how = "the source's own parts" if prepared.parts.any() else "a stratified split"
+    how = "the source's own parts" if prepared.roles.any() else "a stratified split"
     print(f"split ({how}): " + ", ".join(f"{part} {len(parts[part])}" for part in splitting.PARTS))
 
 

@@ -15,7 +15,7 @@ from emotions.training import networks, precision
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prepared", type=Path, default=Path("data/prepared"))
-    parser.add_argument("--split", type=Path, default=Path("data/split.json"))
+    parser.add_argument("--split", type=Path, default=Path("data/split.npz"))
     parser.add_argument("--model-dir", type=Path, default=Path("models"))
     parser.add_argument("--live-dir", type=Path, default=Path("dvclive/train"))
     args = parser.parse_args()

@@ -249,7 +249,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("trained")
     prepared = prepare_source(make_dataset(root / "raw", per_class=12)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     model = train_model(prepared, split, *tiny_training(), root / "live")
     save_checked(model, META, root / "models", faces_of(prepared))
     assert (root / "live" / "metrics.json").exists()  # dvclive logged the run

@@ -43,7 +43,7 @@ def test_training_calibrates_unless_told_not_to(
     assert float(props["temperature"]) == temperature
 
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=12)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     capsys.readouterr()
     plain = train_model(
         prepared, split, *tiny_training(**{"train.calibrate": False}), tmp_path / "live"
@@ -96,7 +96,7 @@ def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path
     ).prepared
     assert prepared.classes == CLASSES and prepared.all_classes == every
     assert set(prepared.labels.tolist()) == {0, 1, 2, 3, 4}
-    split = splitting.split(prepared.labels, prepared.parts, prepared.classes, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, prepared.classes, 0.2, 0.2, seed=0)
     model = train_model(
         prepared,
         split,

@@ -48,8 +48,8 @@ def run(raw: Path, out: Path, color: str) -> tuple[float, Path, Path]:
     prepared = preparation.prepare(
         read_source(raw, spec(color=color)), CLASSES, p, out / "prepared"
     ).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
-    splitting.save(split, out / "split.json")
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
+    splitting.save(split, out / "split.npz")
     options = tiny_training(**{"train.epochs": 12})
     model = train_model(prepared, split, *options, out / "live")
     save_checked(model, prepared.encoding, out / "models", faces_of(prepared, split["val"]))
@@ -74,7 +74,7 @@ def test_colour_is_learned_only_in_colour(tmp_path: Path) -> None:
     assert props["color"] == "rgb" and props["channels"] == "3"
     assert f"(N, {SIZE}, {SIZE}, 3)" in props["input"] and "RGB" in props["input"]
 
-    score = score_test_part(models, prepared, tmp_path / "rgb" / "split.json", tmp_path / "reports")
+    score = score_test_part(models, prepared, tmp_path / "rgb" / "split.npz", tmp_path / "reports")
     assert score.metrics["accuracy"] == pytest.approx(rgb_accuracy, abs=0.1)
     assert (tmp_path / "reports" / "mistakes_explained.png").stat().st_size > 0
 

@@ -67,7 +67,7 @@ def test_options_that_do_not_fit_the_image_size_are_refused(
     from emotions.errors import UserError
 
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=4)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.25, 0.25, seed=0)
     with pytest.raises(UserError, match=f"^{re.escape(message)}$"):
         train_model(prepared, split, *tiny_training(**changes), tmp_path / "live")
     assert not (tmp_path / "live").exists()  # refused before anything was written
@@ -89,7 +89,7 @@ def test_low_resolution_phase_trains_small_then_full_size(
 
     monkeypatch.setattr(training, "Batches", Recording)
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(
         **{
             "model.architecture": "vgg",
@@ -143,7 +143,7 @@ def test_mixed_precision_trains_in_bfloat16_and_saves_float32(tmp_path: Path) ->
     from emotions.training.export import save_checked
 
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(
         **{
             "model.architecture": "vgg",
@@ -187,7 +187,7 @@ def test_training_logs_loss_and_accuracy_per_epoch(model_dir: Path) -> None:
 def test_same_seed_same_weights(tmp_path: Path, model_dir: Path) -> None:
 
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=12)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     again = train_model(prepared, split, *tiny_training(), tmp_path / "live")
     first = load_keras(model_dir)
     for a, b in zip(first.get_weights(), again.get_weights(), strict=True):
@@ -220,7 +220,7 @@ def test_crowd_targets_are_what_training_fits(tmp_path: Path, target: str) -> No
         2  # the face's own label gets a minority of votes
     )
     prepared = dataclasses.replace(prepared, votes=crowd)
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     model = train_model(
         prepared,
         split,
@@ -239,6 +239,6 @@ def test_crowd_targets_need_votes(tmp_path: Path) -> None:
     from emotions.errors import UserError
 
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=4)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.25, 0.25, seed=0)
     with pytest.raises(UserError, match=r"^train.target: crowd targets need crowd votes"):
         train_model(prepared, split, *tiny_training(**{"train.target": "votes"}), tmp_path / "live")

@@ -12,6 +12,7 @@ from emotions.data import imaging
 from emotions.data.imaging import (
     BadImage,
     crop,
+    CROP_SHARE,
     detect_faces,
     header_size,
     model_inputs,
@@ -65,6 +66,24 @@ def test_face_detection_finds_the_face_and_crops_it() -> None:
     [(box, image)] = model_inputs(gray, 16, face_detect=True)[:1]
     assert box == boxes[0]
     np.testing.assert_array_equal(image, preprocess(crop(gray, box), 16))
+
+
+def test_a_crop_model_classifies_a_crop_whole_and_each_face_of_a_photo() -> None:
+    """A model trained on crops (no ``face_detect``): a face crop, found or not by the cascade, is
+    one whole input; a photo with two small faces is two inputs, each its face's crop."""
+    face = drawn_face()
+    for image in (face, shape_image(2)):  # a face spanning the image; nothing the cascade finds
+        [(box, whole)] = model_inputs(image, 16, face_detect=False)
+        assert box is None
+        np.testing.assert_array_equal(whole, preprocess(image, 16))
+    photo = np.full((700, 700), 128, np.uint8)
+    photo[400:600, 50:250] = face
+    photo[50:250, 400:600] = face
+    inputs = model_inputs(photo, 16, face_detect=False)
+    assert [box for box, _ in inputs] == detect_faces(photo) and len(inputs) == 2
+    for box, image in inputs:
+        assert box is not None and box[2] < CROP_SHARE * 700
+        np.testing.assert_array_equal(image, preprocess(crop(photo, box), 16))
 
 
 def test_no_face_gives_no_inputs() -> None:

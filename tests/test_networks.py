@@ -100,7 +100,7 @@ def test_a_new_network_is_built_by_its_name_and_trains(tmp_path: Path) -> None:
         "Dense",
     ]
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=4)).prepared
-    split = splitting.split(prepared.labels, prepared.parts, CLASSES, 0.25, 0.25, seed=0)
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.25, 0.25, seed=0)
     model = train_model(
         prepared,
         split,

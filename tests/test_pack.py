@@ -43,7 +43,7 @@ def test_a_packed_tree_prepares_as_the_tree(tmp_path: Path) -> None:
     folders, packed = prepare_source(tree), prepare_source(tmp_path / "packed")
     np.testing.assert_array_equal(faces_of(packed.prepared), faces_of(folders.prepared))
     np.testing.assert_array_equal(packed.prepared.labels, folders.prepared.labels)
-    np.testing.assert_array_equal(packed.prepared.parts, folders.prepared.parts)
+    np.testing.assert_array_equal(packed.prepared.roles, folders.prepared.roles)
     skipped = [row for row in packed.manifest if row.status == "skipped"]
     assert [(Path(r.path.split(":")[-1]).name, r.reason) for r in skipped] == [
         ("notes.txt", "unreadable: not an image file (.txt)")

@@ -11,6 +11,7 @@ import pytest
 
 from emotions.data import preparation, store
 from emotions.data.encoding import Encoding
+from emotions.data.hygiene import ROLES
 from emotions.errors import UserError
 from tests.conftest import (
     CLASSES,
@@ -34,7 +35,7 @@ def test_prepare_reads_every_class_in_params_order(raw_dataset: Path) -> None:
     assert prepared.classes == ("sad", "angry", "happy")
     assert np.bincount(prepared.labels).tolist() == [6, 6, 6]
     assert rows[0].label == "sad" and all(r.status == "used" for r in rows)
-    assert not prepared.parts.any()
+    assert not prepared.roles.any()
 
 
 def test_bad_files_are_skipped_and_listed(raw_dataset: Path) -> None:
@@ -105,7 +106,7 @@ def test_hygiene_drops_blank_duplicate_conflicting_and_leaked_images(tmp_path: P
         "after removing conflicting labels",
         "after removing also in a held-out part",
     ]
-    assert sorted(prepared.parts.tolist()).count("test") == 6
+    assert (prepared.roles == ROLES.index("test")).sum() == 6
 
 
 def test_conflicting_labels_across_parts_drop_every_copy(tmp_path: Path) -> None:
@@ -153,7 +154,7 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
     loaded = store.load(out)
     np.testing.assert_array_equal(faces_of(loaded), faces_of(prepared))
     np.testing.assert_array_equal(loaded.labels, prepared.labels)
-    np.testing.assert_array_equal(loaded.parts, prepared.parts)
+    np.testing.assert_array_equal(loaded.roles, prepared.roles)
     assert loaded.encoding == Encoding(CLASSES, 16, face_detect=False)
     with (out / preparation.MANIFEST_FILE).open() as f:
         manifest = list(csv.DictReader(f))
@@ -165,10 +166,11 @@ def test_save_and_load_round_trip(raw_dataset: Path, tmp_path: Path) -> None:
         "labels.npy",
         "manifest.csv",
         "meta.json",
-        "parts.npy",
         "report.json",
+        "roles.npy",
         "rows.npy",
     ]
+    assert loaded.labels.dtype == np.int16 and loaded.roles.dtype == np.int8  # bytes a face
 
 
 def test_missing_prepared_data_points_at_dvc_repro(tmp_path: Path) -> None:
@@ -189,7 +191,7 @@ def test_bad_csv_rows_are_listed_and_never_make_a_part(tmp_path: Path) -> None:
     result = prepare_source(path)
     prepared, manifest, report = result.prepared, result.manifest, result.report
     assert report["parts"] == {"Training": "train", "PublicTest": "test"}
-    assert sorted(prepared.parts.tolist()) == ["test"] * 3 + ["train"] * 3
+    assert sorted(ROLES[r] for r in prepared.roles) == ["test"] * 3 + ["train"] * 3
     assert [(r.path, r.status, r.reason) for r in manifest[-2:]] == [
         (f"{path}:8", "skipped", "unreadable: emotion 'x' is not a number"),
         (f"{path}:9", "skipped", "unreadable: 2 fields, not 3 (emotion, pixels, usage)"),

@@ -87,9 +87,9 @@ def uneven(tmp_path: Path) -> tuple[Prepared, dict[str, np.ndarray]]:
         prepared,
         faces=prepared.faces.subset(np.flatnonzero(keep)),
         labels=prepared.labels[keep],
-        parts=prepared.parts[keep],
+        roles=prepared.roles[keep],
     )
-    return prepared, splitting.split(prepared.labels, prepared.parts, CLASSES, 0.2, 0.2, seed=0)
+    return prepared, splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
 
 
 def differs(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
@@ -142,7 +142,7 @@ def test_plateau_and_early_stopping_act_when_validation_stalls(run, uneven) -> N
         prepared,
         faces=prepared.faces.subset(np.concatenate([np.arange(n), train])),
         labels=np.concatenate([prepared.labels, (prepared.labels[train] + 1) % 3]),
-        parts=np.concatenate([prepared.parts, prepared.parts[train]]),
+        roles=np.concatenate([prepared.roles, prepared.roles[train]]),
     )
     split = {"train": train, "val": np.arange(n, n + len(train)), "test": split["test"]}
     plateau = run(stalled, split, epochs=5, **{"train.lr_schedule": "plateau"})

@@ -10,7 +10,9 @@ import numpy as np
 
 # Part roles, the more held-out the later: an image in test and in train stays in test. "": none.
 ROLES = ("", "train", "val", "test")
+TRAIN = ROLES.index("train")
 DIGEST = 16  # bytes of a face's content hash
+CHUNK = 2**16  # hashes matched at a time against the repeated keys
 
 BLANK = "near-blank"
 DUPLICATE = "duplicate"
@@ -38,28 +40,29 @@ def duplicate_reasons(digests: np.ndarray, labels: np.ndarray, roles: np.ndarray
 
     If the copies of one image disagree on the label, every copy goes, in every part: the label
     cannot be trusted. Otherwise only the most held-out part keeps it (a test image also in train is
-    removed from train), and within that part one copy stays. The images are sorted by the first
-    eight bytes of their hash, so that what is held besides them is a few bytes an image, and only
-    the groups of copies are looked at one by one.
+    removed from train), and within that part one copy stays. The first eight bytes of each hash
+    are sorted once to find the values that repeat; the images are then matched against those a
+    chunk at a time, so that what is held besides the hashes is a few bytes an image, and only the
+    images whose key repeats are grouped by their whole hash.
     """
     reasons: dict[int, str] = {}
-    if len(digests) < 2:
+    keys = np.ascontiguousarray(digests).view(np.uint64)[:: DIGEST // 8]
+    ordered = np.sort(keys)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if not len(repeated):
         return reasons
-    keys = np.frombuffer(
-        digests.tobytes() if not digests.flags.c_contiguous else digests, np.uint64
-    )
-    keys = keys.reshape(len(digests), DIGEST // 8)[:, 0]
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    same = np.flatnonzero(ordered[1:] == ordered[:-1])
-    for run in np.split(same, np.flatnonzero(np.diff(same) > 1) + 1) if len(same) else []:
-        candidates = np.sort(order[run[0] : run[-1] + 2])
-        by_digest: dict[bytes, list[int]] = {}
-        for i in candidates.tolist():
-            by_digest.setdefault(bytes(digests[i]), []).append(i)
-        for members in by_digest.values():
-            if len(members) > 1:
-                reasons.update(_copies(members, labels, roles))
+    candidates = np.zeros(len(keys), bool)
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        at = np.minimum(np.searchsorted(repeated, chunk), len(repeated) - 1)
+        candidates[start : start + CHUNK] = repeated[at] == chunk
+    groups: dict[bytes, list[int]] = {}
+    for i in np.flatnonzero(candidates).tolist():
+        groups.setdefault(bytes(digests[i]), []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            reasons.update(_copies(members, labels, roles))
     return reasons
 
 

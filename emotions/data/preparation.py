@@ -88,17 +88,17 @@ class Outcome:
 
 
 class _Ledger:
-    """One small entry per input, in compact arrays: its class, part, what became of it, and for
-    a face written to the shards, its content hash. What prepare decides at the end, it decides
-    from these; the inputs' paths wait in the draft manifest on disk."""
+    """One small entry per input, in compact arrays: its class, part, what became of it (5 bytes);
+    and for a face written to the shards, which input it is and its content hash (20 bytes). What
+    prepare decides at the end, it decides from these; the inputs' paths wait in the draft manifest
+    on disk."""
 
     def __init__(self) -> None:
         self.labels = array.array("h")  # index in the classes; -1 none
         self.parts = array.array("h")  # index in part_names
-        self.readable = array.array("b")
         self.reasons = array.array("b")  # a code of CODE; 0: kept so far
         self.crowd = array.array("b")  # the crowd's verdict's code; 0: none
-        self.written = array.array("i")  # position in the shards; -1: not written
+        self.inputs = array.array("i")  # by position in the shards: the input written there
         self.digests = bytearray()  # hygiene.DIGEST bytes per face written
         self.votes = array.array("f")
         self.has_votes = False
@@ -138,22 +138,23 @@ def prepare(
         for item in progress(items, "prepare", unit="img"):
             _record(item, every_class, p, writer, ledger)
             rows.writerow([_text(item.origin), item.label, _text(item.part), item.error or ""])
-    faces = store.Faces(out_dir, shape, writer.finish(), np.arange(writer.written, dtype=np.int32))
+    writer.finish()
     roles, roles_by_name = _roles(ledger)
     _clean(ledger, roles, p.dedupe)
     _write_manifest(draft, out_dir / MANIFEST_FILE, ledger)
     report = {**_report(ledger, roles, roles_by_name, every_class), "source_notes": list(notes)}
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    kept = np.flatnonzero(np.frombuffer(ledger.reasons, np.int8) == 0)
     labels = np.frombuffer(ledger.labels, np.int16)
-    for index, name in enumerate(every_class):
-        if not (labels[kept] == index).any():
+    kept = (np.frombuffer(ledger.reasons, np.int8) == 0) & (labels >= 0)
+    left = np.bincount(labels[kept], minlength=len(every_class))
+    for name, count in zip(every_class, left, strict=False):
+        if not count:
             raise UserError(
                 f"class {name!r}: no usable image left after prepare (see the manifest's reasons)"
                 + "".join(f"; {note}" for note in notes)
             )
     encoding = Encoding(tuple(classes), p.image_size, p.face_detect, p.color)
-    prepared = _prepared(ledger, kept, roles, faces, encoding, extra_classes)
+    prepared = _prepared(ledger, roles, writer, encoding, extra_classes)
     store.save_index(prepared)
     return Outcome(prepared, out_dir, report, list(notes))
 
@@ -169,9 +170,8 @@ def _record(
     in the ledger stays."""
     ledger.labels.append(every_class.index(item.label) if item.label in every_class else -1)
     ledger.parts.append(ledger.part_names.setdefault(item.part, len(ledger.part_names)))
-    ledger.readable.append(item.error is None)
     ledger.crowd.append(CODE[item.crowd] if item.crowd else 0)
-    reason, position = 0, -1
+    reason = 0
     if item.pixels is None:
         if p.on_bad_image == "error":
             raise UserError(f"{item.origin}: {item.error} (prepare.on_bad_image is 'error')")
@@ -182,6 +182,7 @@ def _record(
         faces = face_crops(item.pixels, p.image_size, p.face_detect)
         if faces:
             position = writer.add(faces[0][1])  # the largest face
+            ledger.inputs.append(len(ledger.reasons))
             ledger.digests += hygiene.digest(item.pixels)
             none = np.zeros(len(every_class), np.float32)
             if (
@@ -194,7 +195,6 @@ def _record(
         else:
             reason = CODE[NO_FACE]
     ledger.reasons.append(reason)
-    ledger.written.append(position)
 
 
 def _roles(ledger: _Ledger) -> tuple[np.ndarray, dict[str, str]]:
@@ -202,7 +202,7 @@ def _roles(ledger: _Ledger) -> tuple[np.ndarray, dict[str, str]]:
     and each part name's role. Only inputs with pixels name the parts: a bad row or file must not
     invent one (an empty part beside Training would become the test set)."""
     parts = np.frombuffer(ledger.parts, np.int16)
-    readable = np.frombuffer(ledger.readable, np.int8).astype(bool)
+    readable = np.frombuffer(ledger.reasons, np.int8) != CODE[UNREADABLE]  # not yet cleaned
     names = list(ledger.part_names)
     by_name = part_roles([names[i] for i in np.unique(parts[readable])])
     codes = [hygiene.ROLES.index(by_name.get(name, "")) for name in names] or [0]
@@ -215,35 +215,36 @@ def _clean(ledger: _Ledger, roles: np.ndarray, dedupe: bool) -> None:
     reasons = np.frombuffer(ledger.reasons, np.int8)
     crowd = np.frombuffer(ledger.crowd, np.int8)
     labels = np.frombuffer(ledger.labels, np.int16)
-    in_training = roles <= hygiene.ROLES.index("train")  # train, or a source without parts
+    in_training = roles <= hygiene.TRAIN  # train, or a source without parts
     judged = (reasons == 0) & (crowd > 0) & ((labels < 0) | in_training)
     reasons[judged] = crowd[judged]
     if not dedupe:
         return
-    written = np.flatnonzero(np.frombuffer(ledger.written, np.int32) >= 0)
+    inputs = np.frombuffer(ledger.inputs, np.int32)
     digests = np.frombuffer(ledger.digests, dtype=f"S{hygiene.DIGEST}")
-    for i, why in hygiene.duplicate_reasons(digests, labels[written], roles[written]).items():
-        reasons[written[i]] = CODE[why]
+    for i, why in hygiene.duplicate_reasons(digests, labels[inputs], roles[inputs]).items():
+        reasons[inputs[i]] = CODE[why]
 
 
 def _prepared(
     ledger: _Ledger,
-    kept: np.ndarray,
     roles: np.ndarray,
-    faces: store.Faces,
+    written: store.ShardWriter,
     encoding: Encoding,
     extra_classes: Sequence[str],
 ) -> Prepared:
-    written = np.frombuffer(ledger.written, np.int32)
+    """The faces kept, of those ``written`` to the shards: the ones no cleaning step removed."""
+    inputs = np.frombuffer(ledger.inputs, np.int32)
+    rows = np.flatnonzero(np.frombuffer(ledger.reasons, np.int8)[inputs] == 0).astype(np.int32)
+    kept = inputs[rows]
     classes = len(encoding.classes) + len(extra_classes)
     votes = None
     if ledger.has_votes:
-        every = np.frombuffer(ledger.votes, np.float32).reshape(-1, classes)
-        votes = every[written[kept]].copy()
+        votes = np.frombuffer(ledger.votes, np.float32).reshape(-1, classes)[rows].copy()
     return Prepared(
-        faces=store.Faces(faces.folder, faces.shape, faces.counts, written[kept].copy()),
-        labels=np.frombuffer(ledger.labels, np.int16)[kept].astype(np.int64),
-        parts=np.array(hygiene.ROLES, dtype="<U5")[roles[kept]],
+        faces=store.Faces(written.folder, written.shape, written.counts, rows),
+        labels=np.frombuffer(ledger.labels, np.int16)[kept],
+        roles=roles[kept],
         encoding=encoding,
         extra_classes=tuple(extra_classes),
         votes=votes,

@@ -3,14 +3,15 @@ seeded."""
 
 from __future__ import annotations
 
-import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from emotions.data.hygiene import ROLES, TRAIN
 from emotions.errors import UserError
-from emotions.files import write_text
+from emotions.files import atomic_path
 
 PARTS = ("train", "val", "test")
 
@@ -50,10 +51,10 @@ def split(
     test_fraction: float,
     seed: int,
 ) -> dict[str, np.ndarray]:
-    """Indices of each part. A source with parts keeps them (validation comes from its training part
-    when it has none); a source without is split stratified, every class keeping its share. Labels
-    past ``classes`` (extra classes, learned from but never predicted) only train, and only from
-    the training part."""
+    """Indices of each part; ``roles`` are codes of ``hygiene.ROLES``. A source with parts keeps
+    them (validation comes from its training part when it has none); a source without is split
+    stratified, every class keeping its share. Labels past ``classes`` (extra classes, learned from
+    but never predicted) only train, and only from the training part."""
     rng = np.random.default_rng(seed)
     extra = labels >= len(classes)
     if not roles.any():
@@ -65,22 +66,30 @@ def split(
             rng,
         )
     else:
-        parts = {part: np.flatnonzero((roles == part) & ~extra) for part in PARTS}
+        parts = {part: np.flatnonzero((roles == ROLES.index(part)) & ~extra) for part in PARTS}
         if len(parts["val"]) == 0:
             parts.update(_carve(parts["train"], labels, classes, {"val": val_fraction}, rng))
-    parts["train"] = np.union1d(
-        parts["train"], np.flatnonzero(extra & np.isin(roles, ["train", ""]))
-    )
+    parts["train"] = np.union1d(parts["train"], np.flatnonzero(extra & (roles <= TRAIN)))
     return parts
 
 
 def save(parts: dict[str, np.ndarray], path: Path) -> None:
-    write_text(path, json.dumps({part: parts[part].tolist() for part in PARTS}) + "\n")
+    """The indices as int32 arrays in one ``.npz``: 4 bytes a face, where JSON's list held a
+    Python integer each in memory."""
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(
+            f,
+            train=parts["train"].astype(np.int32),
+            val=parts["val"].astype(np.int32),
+            test=parts["test"].astype(np.int32),
+        )
 
 
 def load(path: Path) -> dict[str, np.ndarray]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        with np.load(path) as saved:
+            return {part: saved[part] for part in PARTS}
     except FileNotFoundError:
         raise UserError(f"{path}: split not found (run `dvc repro split` first)") from None
-    return {part: np.asarray(raw[part], dtype=np.int64) for part in PARTS}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise UserError(f"{path}: damaged split ({err}; rerun `dvc repro split`)") from None

@@ -19,7 +19,7 @@ from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 
 LABELS_FILE = "labels.npy"
-PARTS_FILE = "parts.npy"
+ROLES_FILE = "roles.npy"
 VOTES_FILE = "votes.npy"
 ROWS_FILE = "rows.npy"  # where in the shards each face kept lies
 META_FILE = "meta.json"
@@ -155,14 +155,15 @@ class Faces:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The faces kept, their class indices and part roles ("train", "val", "test"; "" where the
-    source named no parts), crowd votes where the source has them, and how they were encoded,
-    which the trained model keeps. Labels index ``all_classes``: the classes the model predicts,
-    then the extra ones it only learns from."""
+    """The faces kept, their class indices (int16) and part roles (int8 codes of
+    ``hygiene.ROLES``: "train", "val", "test", or 0 where the source named no parts), crowd votes
+    where the source has them, and how they were encoded, which the trained model keeps. Labels
+    index ``all_classes``: the classes the model predicts, then the extra ones it only learns from.
+    A few bytes a face: what a stage holds besides its shards and buffers."""
 
     faces: Faces
     labels: np.ndarray
-    parts: np.ndarray
+    roles: np.ndarray
     encoding: Encoding
     extra_classes: tuple[str, ...] = ()
     votes: np.ndarray | None = None  # (N, all classes)
@@ -184,7 +185,7 @@ def save_index(prepared: Prepared) -> None:
     """Write, beside the shards, the small arrays and ``meta.json`` that ``load`` reads."""
     folder, faces = prepared.faces.folder, prepared.faces
     np.save(folder / LABELS_FILE, prepared.labels)
-    np.save(folder / PARTS_FILE, prepared.parts)
+    np.save(folder / ROLES_FILE, prepared.roles)
     np.save(folder / ROWS_FILE, faces.rows)
     if prepared.votes is not None:
         np.save(folder / VOTES_FILE, prepared.votes)
@@ -203,7 +204,7 @@ def load(prepared_dir: Path) -> Prepared:
     try:
         meta = json.loads((prepared_dir / META_FILE).read_text(encoding="utf-8"))
         labels = np.load(prepared_dir / LABELS_FILE)
-        parts = np.load(prepared_dir / PARTS_FILE)
+        roles = np.load(prepared_dir / ROLES_FILE)
         rows = np.load(prepared_dir / ROWS_FILE)
     except FileNotFoundError as err:
         raise UserError(
@@ -215,4 +216,4 @@ def load(prepared_dir: Path) -> Prepared:
     encoding = Encoding.from_json(meta)
     faces = Faces(prepared_dir, tuple(meta["face_shape"]), list(meta["shards"]), rows)
     faces.check()
-    return Prepared(faces, labels, parts, encoding, tuple(meta["extra_classes"]), votes)
+    return Prepared(faces, labels, roles, encoding, tuple(meta["extra_classes"]), votes)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from emotions import params
-from emotions.data import preparation, splitting, store
+from emotions.data import hygiene, preparation, splitting, store
 from emotions.data.encoding import Encoding
 from emotions.data.imaging import to_input
 from emotions.data.sources import SourceSpec, read_source
@@ -140,7 +140,7 @@ def labelled_set(
         read_source(path, spec), encoding.classes, as_trained(encoding), folder
     )
     prepared = outcome.prepared
-    held_out = np.flatnonzero(prepared.parts != "train")
+    held_out = np.flatnonzero(prepared.roles != hygiene.TRAIN)
     return prepared.faces, held_out, prepared.labels[held_out]
 
 
