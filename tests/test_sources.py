@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotions.data.sources import SourceSpec, part_roles, read_source
+from emotions.data import sources
+from emotions.data.sources import SourceSpec, part_roles, read_source, visible_files
 from emotions.errors import UserError
 from tests.conftest import CLASSES, ROOT, make_dataset, spec
 
@@ -218,3 +219,20 @@ def test_shared_fer2013_sample_csv() -> None:
     assert {(i.label, i.part) for i in items} == {
         (c, p) for c in CLASSES for p in ("Training", "PublicTest")
     }
+
+
+def test_a_folder_is_listed_sorted_across_chunks_of_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Names packed a few at a time, of every length (none cut to the shortest), sub-folders in
+    their place, hidden ones left out."""
+    monkeypatch.setattr(sources, "NAMES_CHUNK", 3)
+    names = ["b.png", "a-much-longer-name.png", "c", "é.png", "aa.png", "z.png", "m.jpg"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "inner.png").write_bytes(b"x")
+    (tmp_path / ".hidden.png").write_bytes(b"x")
+    listed = [p.relative_to(tmp_path).as_posix() for p in visible_files(tmp_path)]
+    assert listed == sorted([*names, "k/inner.png"], key=lambda n: n.encode())
+    assert list(visible_files(tmp_path / "k")) == [tmp_path / "k" / "inner.png"]

@@ -236,28 +236,40 @@ def _subfolders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+NAMES_CHUNK = 4096  # file names listed before they are packed into an array
+
+
 def visible_files(folder: Path) -> Iterator[Path]:
     """Every non-hidden file below ``folder``, one at a time, in sorted order (determinism needs a
     stable one): a folder's entries by name, a sub-folder's files where its name sorts. Links come
     too, so that a broken one, or one to a folder (not followed), is reported rather than left
-    out. Only one folder's names are held at a time, not every path of a large data set."""
-    names: list[str] = []
-    folders: set[str] = set()
+    out. Only one folder's names are held at a time, as bytes in one array (about as many bytes a
+    file as its longest name has, where a list of strings takes over a hundred)."""
+    chunks: list[np.ndarray] = []
+    pending: list[bytes] = []
+    folders: set[bytes] = set()
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                folders.add(entry.name)
+                folders.add(os.fsencode(entry.name))
             elif not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
                 continue  # a socket or a pipe
-            names.append(entry.name)
-    names.sort()
-    for name in names:
+            pending.append(os.fsencode(entry.name))
+            if len(pending) == NAMES_CHUNK:
+                chunks.append(np.array(pending))
+                pending.clear()
+    if pending:
+        chunks.append(np.array(pending))
+    names = np.sort(np.concatenate(chunks)) if chunks else np.array([], dtype="S1")
+    del chunks, pending
+    for name in map(bytes, names):
+        path = folder / os.fsdecode(name)
         if name in folders:
-            yield from visible_files(folder / name)
+            yield from visible_files(path)
         else:
-            yield folder / name
+            yield path
 
 
 def _class_folders(folder: Path, spec: SourceSpec) -> dict[str, list[Path]]:
