@@ -10,9 +10,9 @@ import pytest
 
 from emotions.data import imaging
 from emotions.data.imaging import (
+    CROP_SHARE,
     BadImage,
     crop,
-    CROP_SHARE,
     detect_faces,
     header_size,
     model_inputs,

@@ -4,6 +4,7 @@ with OpenCV (faces drawn by the sample generator, moving across small frames).""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -279,6 +280,65 @@ def test_reports_give_times_ids_and_each_faces_share_of_each_emotion() -> None:
         as_csv(images_only, CLASSES).splitlines()[0] == "path,label,angry,happy,sad,box,error"
     )  # as before videos
     assert as_summary(images_only) == ""
+
+
+def test_a_rarely_sampled_video_is_annotated_at_one_frame_a_second_without_opencv_noise(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """One frame in a thousand seconds: the encoder refused that rate with OpenCV's own errors."""
+    video = clip(tmp_path / "slow.mp4", Shot(1.0, (moving("angry", (0, 50), (20, 50)),)))
+    rows = predict_video(BrightnessModel(), video, 0.001)
+    [written] = write_annotated_videos(rows, tmp_path / "out", 0.001)
+    copy = cv2.VideoCapture(str(written))
+    assert copy.get(cv2.CAP_PROP_FPS) == 1 and copy.read()[0] and not copy.read()[0]
+    assert "ERROR" not in capfd.readouterr().err
+
+
+def with_frame_durations(path: Path, durations: list[int]) -> Path:
+    """The MP4 file OpenCV wrote (moov after mdat, one constant frame duration) made a variable-
+    rate one, as phones record: its time-to-sample table (stts) replaced by one entry per frame,
+    in the track's time units, and the sizes of the boxes that hold it grown to match."""
+    data = bytearray(path.read_bytes())
+    table = struct.pack(">II", 0, len(durations)) + b"".join(
+        struct.pack(">II", 1, d) for d in durations
+    )
+
+    def rewrite(start: int, end: int) -> int:
+        """Rewrite the boxes in data[start:end]; returns how many bytes they grew."""
+        at, grown = start, 0
+        while at < end + grown:
+            size, kind = struct.unpack(">I4s", data[at : at + 8])
+            growth = 0
+            if kind == b"stts":
+                data[at + 8 : at + size] = table
+                growth = len(table) - (size - 8)
+            elif kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+                growth = rewrite(at + 8, at + size)
+            if growth:
+                struct.pack_into(">I", data, at, size + growth)
+            at += size + growth
+            grown += growth
+        return grown
+
+    rewrite(0, len(data))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_variable_frame_rate_video_keeps_its_true_frame_times(tmp_path: Path) -> None:
+    """A quarter of a second of frames at 60 a second, then at 20: frame index / average rate
+    would put the 16th frame at 0.5 s instead of 0.25."""
+    video = clip(tmp_path / "phone.mp4", Shot(1.0, (moving("angry", (0, 50), (20, 50)),)))
+    mdhd = video.read_bytes().index(b"mdhd")
+    units = struct.unpack(">I", video.read_bytes()[mdhd + 16 : mdhd + 20])[0]  # a second
+    durations = [units // 60] * 15 + [units // 20] * 15
+    with_frame_durations(video, durations)
+    with VideoFrames(video, 1000) as frames:
+        times = [time for time, _ in frames]
+        duration = frames.duration
+    expected = np.concatenate([[0], np.cumsum(durations)[:-1]]) / units
+    np.testing.assert_allclose(times, expected, atol=1e-3)
+    assert duration == pytest.approx(expected[-1] + 1 / frames.rate)
 
 
 def test_annotated_video_has_a_frame_per_sample_all_of_one_size(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 MIN_SIDE = 2  # a 1x1 "image" carries no face
 # Haar boxes stop at the brows and chin; face crops in data sets show a little more
 FACE_MARGIN = 0.15

@@ -4,6 +4,7 @@ time."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -27,11 +28,13 @@ from emotions.progress import progress
 from emotions.saved.runtime import Predictor
 
 # FFmpeg would print its own lines for a damaged file ("moov atom not found"), as would OpenCV
-# (quietened
-# where a video opens): one warning of ours says it.
+# (quietened where a video opens or is written): one warning or error of ours says it.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 DEFAULT_FPS = 5.0  # sampled frames per second: faces change expression more slowly than this
+# An annotated video shows at least this many frames a second (its encoder refuses a rate of one
+# frame in a thousand seconds): sampled more rarely, it plays faster than the original.
+MIN_WRITE_FPS = 1.0
 FOURCC = "mp4v"  # MPEG-4 part 2: OpenCV's own FFmpeg writes it everywhere, no extra codec needed
 NO_FRAME = "not a readable video (no frame could be decoded)"
 
@@ -62,14 +65,8 @@ class VideoFrames:
                     raise BadVideo("empty file")
         except OSError as err:
             raise BadVideo(f"cannot read file: {err.strerror or err}") from None
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(
-            cv2.utils.logging.LOG_LEVEL_ERROR
-        )  # OpenCV's warning for a damaged file
-        try:
+        with _quiet_opencv():  # its warning for a damaged file
             self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
         if not self._capture.isOpened():
             raise BadVideo("not a readable video")
         rate = positive_number(self._capture.get(cv2.CAP_PROP_FPS))
@@ -83,13 +80,25 @@ class VideoFrames:
             int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
         self.frames = 0  # read so far
+        self.last = -math.inf  # the time of the last frame read
         count = self._capture.get(cv2.CAP_PROP_FRAME_COUNT)  # from the header: for progress only
         self.expected = min(round(count), math.ceil(count / self.rate * fps)) if count > 0 else None
 
     @property
     def duration(self) -> float:
-        """Seconds read so far (the whole video's, once read through)."""
-        return self.frames / self.rate
+        """Seconds read so far (the whole video's, once read through): to the end of the last
+        frame."""
+        return max(self.last, 0.0) + 1 / self.rate if self.frames else 0.0
+
+    def _time(self) -> float:
+        """The time of the frame just grabbed, in seconds: its timestamp in the container, so that
+        a phone's variable-frame-rate video keeps its true times (frame index / average rate drifts
+        by a second and more in 20 s of one); the index's time where the container has none, or
+        one that goes back."""
+        stamp = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
+        if not math.isfinite(stamp) or stamp < 0 or stamp <= self.last:
+            stamp = max(self.frames / self.rate, self.last + 1e-6)
+        return stamp
 
     @property
     def step(self) -> float:
@@ -99,7 +108,7 @@ class VideoFrames:
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         due = 0.0
         while self._capture.grab():
-            time = self.frames / self.rate
+            time = self.last = self._time()
             self.frames += 1
             if time + 1e-9 < due:
                 continue
@@ -118,6 +127,17 @@ class VideoFrames:
         trace: TracebackType | None,
     ) -> None:
         self._capture.release()
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log lines silenced: what goes wrong is said once, by us."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def predict_video(predictor: Predictor, path: Path, fps: float) -> list[Prediction]:
@@ -159,8 +179,9 @@ def _drawn(row: Prediction) -> tuple[Box | None, str, float]:
 
 def _write_video(video: VideoFrames, rows: Sequence[Prediction], target: Path) -> None:
     """The sampled frames with their faces' boxes, ids and labels drawn on, at the sampled rate (so
-    as long as the original), every frame padded with white to the size that fits all of its labels
-    (annotate puts the frame at the same place whatever its faces, so nothing jumps)."""
+    as long as the original; ``MIN_WRITE_FPS`` at least), every frame padded with white to the size
+    that fits all of its labels (annotate puts the frame at the same place whatever its faces, so
+    nothing jumps)."""
     at: dict[float | None, list[Prediction]] = {}
     for row in rows:
         at.setdefault(row.time, []).append(row)
@@ -171,9 +192,12 @@ def _write_video(video: VideoFrames, rows: Sequence[Prediction], target: Path) -
     shape = first[1].shape
     height, width = annotate(np.zeros(shape, np.uint8), [_drawn(r) for r in rows]).shape[:2]
     width, height = width + width % 2, height + height % 2  # the encoder needs even sides
-    with atomic_path(target) as tmp:
+    with atomic_path(target) as tmp, _quiet_opencv():
         writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter.fourcc(*FOURCC), 1 / video.step, (width, height)
+            str(tmp),
+            cv2.VideoWriter.fourcc(*FOURCC),
+            max(1 / video.step, MIN_WRITE_FPS),
+            (width, height),
         )
         try:
             if not writer.isOpened():

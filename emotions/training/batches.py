@@ -179,7 +179,11 @@ def validation_batches(
         tf.TensorSpec((None, size, size, faces.shape[2]), tf.float32),
         tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype)),
     )
-    return steady(tf.data.Dataset.from_generator(batches, output_signature=specs))
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=specs)
+    # its length told: Keras warns that a dataset of unknown length "ran out of data" otherwise
+    return steady(
+        dataset.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
+    )
 
 
 def steady(dataset: tf.data.Dataset) -> tf.data.Dataset:
