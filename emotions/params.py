@@ -155,6 +155,19 @@ def path() -> Rule:
     return Rule("a path", convert)
 
 
+def optional_path() -> Rule:
+    """A path, or None for ``none``."""
+
+    def convert(value: Any) -> Path | None:
+        if value == "none":
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid
+        return Path(value)
+
+    return Rule("none or a path", convert)
+
+
 def file_name() -> Rule:
     """The name of a file inside the data folder, or None for ``none``."""
 
@@ -468,6 +481,15 @@ class TrainParams(Section):
         choice("label", "majority", "votes"),
         "label: the data set's own; majority: the crowd's; votes: the crowd's distribution (needs "
         "votes)",
+    )
+    teacher: Path | None = param(
+        "none",
+        optional_path(),
+        "a model folder (such as pretrained/fer2013-seven) whose probabilities on the training "
+        "faces are mixed into the targets (distillation); none: off",
+    )
+    teacher_weight: float = param(
+        0.5, fraction(), "the teacher's share of each training target (with train.teacher)"
     )
     low_res_size: int = param(
         0,

@@ -177,7 +177,7 @@ def prepared_from(
     for face in faces:
         writer.add(face)
     shards = Faces(folder, shape, writer.finish(), np.arange(len(faces)))
-    prepared = Prepared(shards, labels, np.full(len(labels), ""), encoding)
+    prepared = Prepared(shards, labels, np.zeros(len(labels), np.int8), encoding)
     save_index(prepared)
     return prepared
 

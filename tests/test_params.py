@@ -35,6 +35,8 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         precision="float32",
         onednn="auto",
         target="label",
+        teacher=None,
+        teacher_weight=0.5,
         low_res_size=0,
         low_res_epochs=0,
         calibrate=True,

@@ -20,6 +20,7 @@ from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.params import AugmentParams, TrainParams
+from emotions.training import teacher
 from emotions.training.batches import Batches, balanced_class_weights, validation_batches
 from emotions.training.networks import NETWORKS, ModelParams, build_model
 from emotions.training.precision import arithmetic
@@ -73,21 +74,26 @@ def kept_accuracy(kept: int) -> keras.metrics.Metric:
 def _targets(
     prepared: Prepared, train_idx: np.ndarray, val_idx: np.ndarray, p: TrainParams
 ) -> tuple[np.ndarray, np.ndarray, keras.losses.Loss]:
-    """Training targets by ``train.target``, validation targets, and the loss for them. Validation
-    always scores the single label, as the test does, so runs with different targets compare."""
+    """Training targets by ``train.target`` (with a teacher's probabilities mixed in), validation
+    targets, and the loss for them. Validation always scores the single label, as the test does,
+    so runs with different targets compare."""
     num_classes = len(prepared.all_classes)
-    if p.target == "votes":  # soft targets: rows of probabilities, so categorical cross-entropy
-        distributions = votes.distribution(_votes(prepared, train_idx))
+    if p.target == "votes":
+        targets = votes.distribution(_votes(prepared, train_idx))
+    elif p.target == "majority":
+        targets = votes.majority(_votes(prepared, train_idx))
+    else:
+        targets = prepared.labels[train_idx]
+    if p.teacher is not None:
+        if targets.ndim == 1:
+            targets = np.eye(num_classes, dtype=np.float32)[targets]
+        taught = teacher.probabilities(p.teacher, prepared, train_idx)
+        targets = (1 - p.teacher_weight) * targets + p.teacher_weight * taught
+    if targets.ndim == 2:  # soft targets: rows of probabilities, so categorical cross-entropy
         one_hot = np.eye(num_classes, dtype=np.float32)[prepared.labels[val_idx]]
-        return (
-            distributions,
-            one_hot,
-            keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing),
-        )
-    labels = prepared.labels[train_idx]
-    if p.target == "majority":
-        labels = votes.majority(_votes(prepared, train_idx))
-    return labels, prepared.labels[val_idx], SparseCrossentropy(num_classes, p.label_smoothing)
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=p.label_smoothing)
+        return targets.astype(np.float32), one_hot, loss
+    return targets, prepared.labels[val_idx], SparseCrossentropy(num_classes, p.label_smoothing)
 
 
 def _votes(prepared: Prepared, rows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,55 @@
+"""Distillation: a trained model's probabilities on the training faces, computed once before the
+fit and mixed into the targets, so a quick recipe learns from a long one's answers as well as from
+the single noisy label."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emotions.data.imaging import to_input
+from emotions.data.store import Prepared
+from emotions.errors import UserError
+from emotions.saved.runtime import Predictor
+
+BATCH = 256  # faces read from the shards and answered at a time
+
+
+def probabilities(teacher: Path, prepared: Prepared, rows: np.ndarray) -> np.ndarray:
+    """The teacher's probabilities for the faces ``rows`` over the student's classes (its own
+    other classes dropped and the rest renormalised), (len(rows), classes) float32."""
+    try:
+        predictor = Predictor(teacher)
+    except UserError as err:
+        raise UserError(f"train.teacher: {err}") from None
+    meta = prepared.encoding
+    taught = predictor.meta
+    if (taught.image_size, taught.color) != (meta.image_size, meta.color):
+        raise UserError(
+            f"train.teacher: {teacher} takes {taught.image_size}x{taught.image_size} "
+            f"{taught.color} faces, the prepared data holds {meta.image_size}x{meta.image_size} "
+            f"{meta.color} ones"
+        )
+    missing = [name for name in prepared.all_classes if name not in taught.classes]
+    if missing:
+        raise UserError(
+            f"train.teacher: {teacher} knows no class {', '.join(map(repr, missing))} (its "
+            f"classes: {', '.join(taught.classes)})"
+        )
+    columns = [taught.classes.index(name) for name in prepared.all_classes]
+    started = time.perf_counter()
+    out = np.empty((len(rows), len(columns)), np.float32)
+    for start, chunk in zip(
+        range(0, len(rows), BATCH), prepared.faces.chunks(rows, BATCH), strict=True
+    ):
+        answers = predictor.probabilities(to_input(chunk))[:, columns]
+        out[start : start + len(chunk)] = answers / np.maximum(
+            answers.sum(axis=1, keepdims=True), 1e-12
+        )
+    print(
+        f"train: the teacher {teacher} answered for {len(rows)} training faces in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return out
