@@ -1,10 +1,12 @@
 """Benchmark of prediction speed: the exported ONNX model next to Keras, in one run.
 
-    python bench/predict.py [--model-dir models] [--runs 7]
+    python bench/predict.py [--model-dir models] [--runs 7] [--files 5000,50000]
 
 Cold start: whole processes, median of --runs each: `python -c "import tensorflow"`,
 `python -c "import cv2, numpy"`, and `python -m stages.predict IMAGE --json` (face detection off).
 Throughput: 4,096 preprocessed crops at batch 256, onnxruntime against Keras `model.predict`.
+Memory: `python -m stages.predict FOLDER --csv` on folders of --files generated face PNGs (drawn,
+each made unique), its time and peak memory (the kernel's high-water mark of the process).
 Results go to bench/results/predict.json and are printed as a table.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +41,34 @@ def cold(command: list[str], runs: int) -> float:
     return statistics.median(times)
 
 
+def folder_runs(model_dir: Path, counts: list[int], work: Path) -> dict[int, dict[str, float]]:
+    """Seconds and peak MB of predict on a folder of each number of face files."""
+    from emotions.demo.faces import EXPRESSIONS, draw_face
+
+    rng = np.random.default_rng(0)
+    pool = [draw_face(EXPRESSIONS[i % len(EXPRESSIONS)], rng, 48) for i in range(60)]
+    results = {}
+    for count in counts:
+        folder = work / f"faces-{count}"
+        folder.mkdir()
+        for i in range(count):
+            face = pool[i % len(pool)].copy()
+            face[0, :3] = (i % 256, (i // 256) % 256, i // 65536)  # every file a face of its own
+            cv2.imwrite(str(folder / f"{i:06d}.png"), face)
+        command = [sys.executable, "-m", "stages.predict", "--model", str(model_dir), "--csv"]
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [*command, str(folder)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"bench: predict on {folder} failed")
+        seconds = time.perf_counter() - started
+        results[count] = {"seconds": round(seconds, 1), "peak_mb": round(usage.ru_maxrss / 1024)}
+        shutil.rmtree(folder)
+    return results
+
+
 def throughput(predict, images: np.ndarray, rounds: int = 3) -> float:
     predict(images[:BATCH_SIZE])  # warm up
     best = 0.0
@@ -54,6 +85,7 @@ def main() -> None:
     )
     parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--files", default="5000,50000", help="face files per folder run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "predict.json")
     args = parser.parse_args()
     predictor = Predictor(args.model_dir)  # a missing model is named here
@@ -79,6 +111,7 @@ def main() -> None:
                 args.runs,
             ),
         }
+        folders = folder_runs(args.model_dir, [int(n) for n in args.files.split(",")], Path(tmp))
     import keras
 
     model = load_keras(args.model_dir)
@@ -97,6 +130,7 @@ def main() -> None:
         "images_per_s_batch_256": {k: round(v) for k, v in rates.items()},
         "throughput_ratio": round(rates["onnxruntime"] / rates["keras model.predict"], 2),
         "keras": keras.__version__,
+        "folder_runs": folders,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -114,6 +148,11 @@ def main() -> None:
     for name, rate in rates.items():
         print(f"| {name}, 4,096 crops at batch 256 | {rate:.0f} images/s |")
     print(f"| onnxruntime / Keras throughput | {report['throughput_ratio']:.2f} (goal >= 1.2) |")
+    for count, run in folders.items():
+        print(
+            f"| predict on a folder of {count:,} face files | {run['seconds']:.1f} s, peak "
+            f"{run['peak_mb']} MB |"
+        )
 
 
 if __name__ == "__main__":

@@ -268,8 +268,12 @@ def model_inputs(
     found in photos (``face_detect``) gets the faces found, as prepare cropped them. A model trained
     on face crops (FER-2013's, another detector's) gets each face found in a photo, but an image
     that already is a crop whole, as evaluate sees it: one where no face is found, or whose largest
-    face spans at least ``CROP_SHARE`` of its width."""
+    face spans at least ``CROP_SHARE`` of its width. An image at most twice the model's input
+    size is taken for a crop unsearched (a photo of faces to find is larger; FER-2013's 48-pixel
+    faces are read 2.4 times as fast without the search)."""
     if not face_detect:
+        if max(image.shape[:2]) <= 2 * size:
+            return [(None, preprocess(image, size))]
         boxes = detect_faces(image)
         if not boxes or boxes[0][2] >= CROP_SHARE * image.shape[1]:
             return [(None, preprocess(image, size))]
