@@ -157,15 +157,8 @@ def path() -> Rule:
 
 def optional_path() -> Rule:
     """A path, or None for ``none``."""
-
-    def convert(value: Any) -> Path | None:
-        if value == "none":
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise Invalid
-        return Path(value)
-
-    return Rule("none or a path", convert)
+    plain = path()
+    return Rule("none or a path", lambda value: None if value == "none" else plain.convert(value))
 
 
 def file_name() -> Rule:

@@ -339,6 +339,18 @@ PEAK_MB = (
 )
 
 
+def experiments(repo: Path) -> dict[str, dict]:
+    """What ``dvc exp show`` lists of each experiment, by name: its params and metrics."""
+    shown = json.loads(dvc(repo, "exp", "show", "--json", "--no-fetch"))
+    return {
+        rev["name"]: rev["data"]
+        for entry in shown
+        for experiment in entry.get("experiments") or []
+        for rev in experiment["revs"]
+        if rev.get("name")
+    }
+
+
 def dvc(repo: Path, *args: str) -> str:
     return run(repo, sys.executable, "-m", "dvc", *args)
 

@@ -15,7 +15,16 @@ import cv2
 import pytest
 import yaml
 
-from tests.conftest import ROOT, changed, dvc, make_dataset, run, shape_image, write_image
+from tests.conftest import (
+    ROOT,
+    changed,
+    dvc,
+    experiments,
+    make_dataset,
+    run,
+    shape_image,
+    write_image,
+)
 
 # trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
 pytestmark = pytest.mark.slow
@@ -174,23 +183,12 @@ def test_experiment_with_set_param_shows_in_metrics_diff(clean: Path) -> None:
     assert "train.loss" in diff["dvclive/train/metrics.json"]
     [experiment] = [
         data
-        for data in experiments(clean)
+        for data in experiments(clean).values()
         if data["params"]["params.yaml"]["data"]["train"]["epochs"] == 5
     ]
     assert experiment["metrics"]["reports/metrics.json"]["data"] == json.loads(
         (clean / "reports" / "metrics.json").read_text()
     )
-
-
-def experiments(repo: Path) -> list[dict]:
-    """What `dvc exp show` lists of each experiment: its params and metrics."""
-    shown = json.loads(dvc(repo, "exp", "show", "--json", "--no-fetch"))
-    return [
-        rev["data"]
-        for entry in shown
-        for exp in entry.get("experiments") or []
-        for rev in exp["revs"]
-    ]
 
 
 def fer_csv(path: Path, per_class: int = 12) -> Path:
@@ -290,7 +288,7 @@ def test_queued_experiments_run_one_after_another_or_side_by_side_and_compare(cl
     test_images = json.loads((clean / "reports" / "metrics.json").read_text())["test_images"]
     # each queued rate's last training loss: a run that ignored its -S would repeat another's
     losses = {}
-    for data in experiments(clean):
+    for data in experiments(clean).values():
         rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
         if rate in (0.002, 0.003, 0.005):
             assert (
@@ -298,14 +296,7 @@ def test_queued_experiments_run_one_after_another_or_side_by_side_and_compare(cl
             )  # scored on the same test part
             losses[rate] = data["metrics"]["dvclive/train/metrics.json"]["data"]["train"]["loss"]
     assert sorted(losses) == [0.002, 0.003, 0.005] and len(set(losses.values())) == 3, losses
-    shown = json.loads(dvc(clean, "exp", "show", "--json", "--no-fetch"))
-    names = [
-        rev["name"]
-        for entry in shown
-        for exp in entry.get("experiments") or []
-        for rev in exp["revs"]
-        if rev.get("name")
-    ]
+    names = list(experiments(clean))
     dvc(clean, "plots", "diff", *names[:3], "-o", "compare")
     assert (clean / "compare" / "index.html").is_file()
 

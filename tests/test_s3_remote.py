@@ -5,7 +5,6 @@ git-ignored .dvc/config.local, as docs/remote.md tells users to do."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import shlex
@@ -20,7 +19,7 @@ import pytest
 import yaml
 
 from tests import conftest
-from tests.conftest import run
+from tests.conftest import experiments, run
 
 # starts an S3 server and drives DVC and git (about half a minute): `pytest -m 'not slow'` skips it
 pytestmark = pytest.mark.slow
@@ -225,16 +224,8 @@ def test_experiment_pushed_and_pulled_through_s3(
     dvc(fresh, "exp", "pull", "origin", "exp-s3")
     names = dvc(fresh, "exp", "list", "--name-only")
     assert "exp-s3" in names.split(), names
-    shown = json.loads(dvc(fresh, "exp", "show", "--json", "--no-fetch"))
-    found = [
-        rev["data"]
-        for entry in shown
-        for experiment in entry.get("experiments") or []
-        for rev in experiment["revs"]
-        if rev["name"] == "exp-s3"
-    ]
-    assert len(found) == 1, shown
-    exp = found[0]
+    exp = experiments(fresh).get("exp-s3")
+    assert exp is not None, names
     assert exp["params"]["params.yaml"]["data"] == {"value": 2}, exp
 
     dvc(fresh, "exp", "apply", "exp-s3")
