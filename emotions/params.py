@@ -493,6 +493,12 @@ class TrainParams(Section):
     low_res_epochs: int = param(
         0, integer(minimum=0), "epochs at low_res_size, before the full size"
     )
+    distribute: str = param(
+        "auto",
+        choice("auto", "none", "mirrored"),
+        "mirrored: one replica on every local GPU, the global batch still batch_size; auto: "
+        "mirrored with two GPUs or more; none: one device",
+    )
     calibrate: bool = param(
         True,
         boolean(),

@@ -39,6 +39,7 @@ def test_valid_sections_become_typed_frozen_objects() -> None:
         teacher_weight=0.5,
         low_res_size=0,
         low_res_epochs=0,
+        distribute="auto",
         calibrate=True,
     )
     with pytest.raises(AttributeError):

@@ -81,12 +81,12 @@ def test_split_fractions_summing_to_one(project_dir: Path) -> None:
     make_dataset(project_dir / "data" / "raw")
     assert stage("prepare", "--source", "data/raw").returncode == 0
     assert stage("split").returncode == 0
-    before = (project_dir / "data" / "split.npz").read_text()
+    before = (project_dir / "data" / "split.npz").read_bytes()
     with_params(project_dir, **{"split.val_fraction": 0.6, "split.test_fraction": 0.4})
     assert_user_error(
         stage("split"), "split.val_fraction + split.test_fraction: must sum to less than 1, got 1"
     )
-    assert (project_dir / "data" / "split.npz").read_text() == before
+    assert (project_dir / "data" / "split.npz").read_bytes() == before
 
 
 def test_split_without_prepared_data(project_dir: Path) -> None:

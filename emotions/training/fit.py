@@ -20,7 +20,7 @@ from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.params import AugmentParams, TrainParams
-from emotions.training import teacher
+from emotions.training import devices, teacher
 from emotions.training.batches import Batches, balanced_class_weights, validation_batches
 from emotions.training.networks import NETWORKS, ModelParams, build_model
 from emotions.training.precision import arithmetic
@@ -207,6 +207,12 @@ def fit(
     part is never seen); as trained: maybe in mixed precision and for any image size."""
     p = train_params
     _check(prepared.image_size, model_params, p)
+    strategy = devices.strategy(p.distribute)  # before anything runs: the CPU may still be split
+    if strategy.num_replicas_in_sync > 1:
+        print(
+            f"train: mirrored over {strategy.num_replicas_in_sync} devices, "
+            f"{p.batch_size} faces a step in all"
+        )
     make_deterministic(p.seed)
     num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
     train_idx, val_idx = split["train"], split["val"]
@@ -239,12 +245,13 @@ def fit(
     print(f"train: {why}")
     with _dtype_policy(policy):
         any_size = None if p.low_res_size else prepared.image_size
-        model = build_model(any_size, prepared.encoding.channels, num_classes, model_params)
-        model.compile(
-            optimizer=_optimizer(p, len(batches[0])),
-            loss=loss,
-            metrics=[kept_accuracy(len(prepared.classes))],
-        )
+        with strategy.scope():  # the variables, mirrored where there are several replicas
+            model = build_model(any_size, prepared.encoding.channels, num_classes, model_params)
+            model.compile(
+                optimizer=_optimizer(p, len(batches[0])),
+                loss=loss,
+                metrics=[kept_accuracy(len(prepared.classes))],
+            )
         started, epochs = time.perf_counter(), 0
         with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
             for (size, first, end), phase_batches in zip(phases, batches, strict=True):
