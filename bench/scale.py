@@ -11,6 +11,7 @@ process):
   hashes every file), then `dvc status` and a `dvc repro` with nothing to do.
 
     python bench/scale.py [--sizes 10000,100000,300000] [--configs gray48,rgb112] [--steps 60]
+                          [--data-only]
                           [--work DIR] [--out bench/results/scale.json]
 
 The faces are drawn by emotions.demo (a pool of drawn faces, every file made unique by its first
@@ -194,7 +195,9 @@ def bench_dvc(work: Path, source: Path) -> dict[str, float]:
     }
 
 
-def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> dict[str, object]:
+def bench_one(
+    name: str, count: int, source: Path, work: Path, steps: int, data_only: bool
+) -> dict[str, object]:
     work.mkdir(parents=True)
     (work / "params.yaml").write_text(yaml.safe_dump(params_for(name, source), sort_keys=False))
     py = sys.executable
@@ -204,6 +207,20 @@ def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> di
     _, split_mb, _ = measured(
         [py, "-m", "stages.split", "--prepared", "data/prepared", "--out", "data/split.npz"], work
     )
+    result: dict[str, object] = {
+        "faces": count,
+        "prepare_s": round(prepare_s, 1),
+        "prepare_ms_per_face": round(1000 * prepare_s / count, 3),
+        "prepare_peak_mb": round(prepare_mb),
+        "split_peak_mb": round(split_mb),
+        "prepared_mb": round(
+            sum(f.stat().st_size for f in (work / "data" / "prepared").iterdir()) / 2**20
+        ),
+    }
+    if data_only:
+        shutil.rmtree(work / "data")
+        print(f"bench: {name} {count}: {json.dumps(result)}", flush=True)
+        return result
     train_s, train_mb, out = measured(
         [py, str(Path(__file__).resolve()), "--train-steps", str(steps)], work
     )
@@ -225,20 +242,12 @@ def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> di
         work,
     )
     test_faces = json.loads((work / "reports" / "metrics.json").read_text())["test_images"]
-    result = {
-        "faces": count,
-        "prepare_s": round(prepare_s, 1),
-        "prepare_ms_per_face": round(1000 * prepare_s / count, 3),
-        "prepare_peak_mb": round(prepare_mb),
-        "split_peak_mb": round(split_mb),
+    result |= {
         "train_s_per_step": round(step_s, 4),
         "train_peak_mb": round(train_mb),
         "evaluate_s": round(eval_s, 1),
         "evaluate_faces": test_faces,
         "evaluate_peak_mb": round(eval_mb),
-        "prepared_mb": round(
-            sum(f.stat().st_size for f in (work / "data" / "prepared").iterdir()) / 2**20
-        ),
         **bench_dvc(work, source),
     }
     shutil.rmtree(work / "data")
@@ -248,18 +257,26 @@ def bench_one(name: str, count: int, source: Path, work: Path, steps: int) -> di
 
 def table(results: dict[str, dict[str, dict[str, object]]]) -> str:
     lines = [
-        "| faces | config | prepare ms/face | prepare peak MB | train s/step | train peak MB | "
-        "evaluate peak MB | dvc status s | no-op dvc repro s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| faces | config | prepare ms/face | prepare peak MB | split peak MB | train s/step | "
+        "train peak MB | evaluate peak MB | dvc status s | no-op dvc repro s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, by_size in results.items():
         for count, r in by_size.items():
-            lines.append(
-                f"| {int(count):,} | {name} | {r['prepare_ms_per_face']} | {r['prepare_peak_mb']} "
-                "| "
-                f"{r['train_s_per_step']} | {r['train_peak_mb']} | {r['evaluate_peak_mb']} | "
-                f"{r['status_s']} | {r['noop_repro_s']} |"
-            )
+            cells = [
+                r.get(key, "-")
+                for key in (
+                    "prepare_ms_per_face",
+                    "prepare_peak_mb",
+                    "split_peak_mb",
+                    "train_s_per_step",
+                    "train_peak_mb",
+                    "evaluate_peak_mb",
+                    "status_s",
+                    "noop_repro_s",
+                )
+            ]
+            lines.append(f"| {int(count):,} | {name} | " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
 
@@ -270,6 +287,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument(
+        "--data-only", action="store_true", help="prepare and split only (no train, evaluate, DVC)"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/emotions-scale"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     parser.add_argument(
@@ -299,7 +319,7 @@ def main() -> None:
             if source != largest:
                 linked(largest, source, count)
             results[name][str(count)] = bench_one(
-                name, count, source, root / f"work-{count}", args.steps
+                name, count, source, root / f"work-{count}", args.steps, args.data_only
             )
         shutil.rmtree(root)
     report = {
