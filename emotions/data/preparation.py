@@ -147,7 +147,7 @@ def prepare(
     labels = np.frombuffer(ledger.labels, np.int16)
     kept = (np.frombuffer(ledger.reasons, np.int8) == 0) & (labels >= 0)
     left = np.bincount(labels[kept], minlength=len(every_class))
-    for name, count in zip(every_class, left, strict=False):
+    for name, count in zip(every_class, left, strict=True):
         if not count:
             raise UserError(
                 f"class {name!r}: no usable image left after prepare (see the manifest's reasons)"

@@ -1,5 +1,5 @@
 """Scoring probabilities against true labels: accuracy, macro and per-class precision, recall and
-F1, the text report, and the same against the crowd's majority."""
+F1, calibration, the text report, and the same against the crowd's majority."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, classification_report, precision_recall_fscore_support
 
 from emotions.data.votes import majority
+from emotions.saved import calibration
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Evaluation:
                 for i, name in enumerate(self.classes)
             },
         }
+
+    def calibration(self) -> dict[str, float]:
+        """ECE, NLL and Brier score before and after the model's temperature."""
+        return calibration.summary(self.probabilities, self.y_true, self.temperature)
 
     def against_crowd(self, votes: np.ndarray) -> dict[str, object]:
         """Accuracy and macro-F1 against the crowd's majority instead of the single label, on the

@@ -173,9 +173,7 @@ def write_reports(
     metrics = evaluation.metrics()
     if votes is not None:
         metrics["crowd"] = evaluation.against_crowd(votes)
-    metrics["calibration"] = calibration.summary(
-        evaluation.probabilities, evaluation.y_true, evaluation.temperature
-    )
+    metrics["calibration"] = evaluation.calibration()
     names = evaluation.classes
     write_text(out_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
     write_text(out_dir / REPORT_FILE, evaluation.text_report())

@@ -154,7 +154,7 @@ def score_labelled_set(
     with tempfile.TemporaryDirectory(prefix="emotions-set-") as folder:
         scored = labelled_set(path, predictor.meta, data, Path(folder))
         evaluation, seconds = _evaluation(predictor, *scored)
-    metrics = evaluation.metrics()
+    metrics = {**evaluation.metrics(), "calibration": evaluation.calibration()}
     if metrics_file is not None:
         write_text(metrics_file, json.dumps(metrics, indent=2) + "\n")
     return Score(evaluation, metrics, seconds)

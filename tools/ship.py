@@ -1,0 +1,188 @@
+"""Ship a model trained on FER-2013 into ``pretrained/NAME``: its ``model.onnx`` and ``meta.json``
+from the workspace that trained it (a clone of this project after ``dvc exp run``), checked, and a
+``MODEL_CARD.md`` written from that workspace's lock, logs and metrics, with the model scored afresh
+on ``PublicTest/`` as ``python -m stages.evaluate --model pretrained/NAME --data .../PublicTest``
+scores it (the test suite compares the two where ``../shared`` exists).
+
+    python tools/ship.py WORKSPACE NAME --recipe best-seven --log WORKSPACE.log \
+        --data ../shared/data/fer2013 [--set train.precision=float32 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emotions import params, recipes
+from emotions.evaluation.scoring import score_labelled_set
+from emotions.saved.runtime import Predictor
+from emotions.training.precision import describe_cpu
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ("model.onnx", "meta.json")
+
+
+def source_hash(workspace: Path) -> str:
+    """The DVC hash of the data source, as the workspace's lock recorded it for prepare."""
+    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
+    deps = lock["stages"]["prepare"]["deps"]
+    [source] = [d for d in deps if not d["path"].endswith(".py")]
+    return f"{source['md5']} ({source.get('nfiles', '?')} files)"
+
+
+def logged(pattern: str, log: str) -> str:
+    match = re.search(pattern, log)
+    if not match:
+        sys.exit(f"ship: no match for {pattern!r} in the training log")
+    return match.group(1)
+
+
+def per_class_table(metrics: dict[str, Any]) -> str:
+    rows = ["| class | precision | recall | F1 | faces |", "|---|---|---|---|---|"]
+    for name, m in metrics["per_class"].items():
+        rows.append(
+            f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | "
+            f"{m['support']} |"
+        )
+    return "\n".join(rows)
+
+
+def card(
+    name: str,
+    workspace: Path,
+    recipe: str,
+    command: str,
+    log: str,
+    test: dict[str, Any],
+    test_path: str,
+) -> str:
+    meta = json.loads((workspace / "models" / "meta.json").read_text())
+    val = json.loads((workspace / "dvclive" / "train" / "metrics.json").read_text())["eval"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=workspace, capture_output=True, text=True
+    ).stdout.strip()
+    size_mb = (workspace / "models" / "model.onnx").stat().st_size / 2**20
+    calibration = test["calibration"]
+    classes = ", ".join(meta["classes"])
+    changes = dict(sorted(recipes.load(recipe, ROOT / "recipes").items()))
+    recipe_params = yaml.safe_dump(changes, default_flow_style=None, width=96).strip()
+    read = logged(r"prepare: (\d+) read", log)
+    trained = logged(r"train: (.* images/s)", log)
+    seed = yaml.safe_load((workspace / "params.yaml").read_text())["train"]["seed"]
+    ece = f"{calibration['ece_before']:.4f} before, {calibration['ece_after']:.4f} after"
+    nll = f"{calibration['nll_before']:.4f} -> {calibration['nll_after']:.4f}"
+    side = f"{meta['image_size']}x{meta['image_size']}"
+    f1 = {name: m["f1"] for name, m in test["per_class"].items()}
+    low = sorted(f1, key=f1.__getitem__)[:2]
+    weakest = (
+        f"The least reliable classes are {low[0]} and {low[1]} (F1 {f1[low[0]]:.2f} and "
+        f"{f1[low[1]]:.2f}):\n  the rarer or subtler expressions, and those FER-2013's labellers "
+        "disagree on most."
+    )
+    return f"""# {name}: emotion of a face, {len(meta["classes"])} classes, from FER-2013
+
+`model.onnx` ({size_mb:.1f} MB) and `meta.json`: a CNN that reads a {side} {meta["color"]} face
+and gives the probability of each of {classes}.
+It runs with onnxruntime alone (no TensorFlow, no pipeline run):
+
+```bash
+python -m stages.predict --model pretrained/{name} photo.jpg   # or a folder, a video
+```
+
+In a photo the faces are found (OpenCV's Haar cascade) and each is classified; an image that
+already is a face crop is classified whole, as the model was trained.
+
+## Data
+
+FER-2013 (the ICML 2013 representation-learning challenge): 48x48 gray face crops from web image
+search, one label each, given by one person. The pipeline read the {read} faces of `Training/` and
+`PublicTest/` of its classes, removed exact duplicates, faces with conflicting labels and training
+faces also in `PublicTest/`, and trained on `Training/`, 5% of it held out for validation;
+`PublicTest/` was never seen in training and is scored once, below. The source folder's DVC hash
+(from the training run's `dvc.lock`): `{source_hash(workspace)}`.
+
+## How it was trained
+
+```bash
+{command}
+```
+
+Code at commit `{commit}`; recipe `recipes/{recipe}.yaml`, which sets on top of `params.yaml`:
+
+```yaml
+{recipe_params}
+```
+
+Seed {seed}, float32 arithmetic, on {describe_cpu()}: {trained}.
+Last-epoch validation accuracy {val["accuracy"]:.4f}.
+
+## Test metrics: `PublicTest/`, {test["test_images"]} faces
+
+```bash
+python -m stages.evaluate --model pretrained/{name} --data {test_path} --json
+```
+
+accuracy **{test["accuracy"]:.4f}**, macro-F1 **{test["macro_f1"]:.4f}**
+
+{per_class_table(test)}
+
+Calibration (the saved model divides its logits by a temperature fitted on validation,
+{calibration["temperature"]:.3f}): expected calibration error {ece}; negative log-likelihood
+{nll}.
+
+## Intended use
+
+Learning, teaching and prototyping: classifying the expression of frontal faces in photos, folders
+and videos, and a teacher or baseline for models trained with this pipeline. Not for decisions
+about people (hiring, policing, health, credit, surveillance): a facial expression is not an
+emotion felt, and the error rates above are far from zero.
+
+## Limits
+
+- Trained on 48-pixel gray frontal crops: profiles, occlusions, small or blurred faces and lighting
+  unlike web photos score worse. Colour is discarded.
+- FER-2013's people: mostly adults, from web searches for emotion words, with the demographic
+  skew of such searches; accuracy across ages, skin tones and cultures was not measured.
+- FER-2013's labels are noisy (one person per face; ten people per face, FER+, agree with that
+  label for about 62-64% of `PublicTest/`): the figures above measure agreement with that one label.
+- {weakest}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("workspace", type=Path)
+    parser.add_argument("name")
+    parser.add_argument("--recipe", required=True)
+    parser.add_argument("--log", type=Path, required=True, help="the training run's output")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
+    parser.add_argument("--command", required=True, help="the command that trained it")
+    args = parser.parse_args()
+    target = ROOT / "pretrained" / args.name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in SHIPPED:
+        shutil.copy(args.workspace / "models" / file, target / file)
+    Predictor(target)  # the ONNX check: meta.json and the graph agree
+    test = score_labelled_set(
+        target, args.data / "PublicTest", params.load(params.DataParams)
+    ).metrics
+    test_path = "../shared/data/fer2013/PublicTest"
+    text = card(
+        args.name, args.workspace, args.recipe, args.command, args.log.read_text(), test, test_path
+    )
+    (target / "MODEL_CARD.md").write_text(text, encoding="utf-8")
+    print(f"ship: {target}: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
