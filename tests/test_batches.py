@@ -11,7 +11,14 @@ import pytest
 
 from emotions.data.store import Faces, ShardWriter
 from emotions.params import AugmentParams
-from emotions.training.batches import Batches, balanced_class_weights, resized, validation_batches
+from emotions.training.batches import (
+    Batches,
+    balanced_class_weights,
+    batch_count,
+    even,
+    resized,
+    validation_batches,
+)
 
 SIDE = 24
 FACE_MB = SIDE * SIDE / 2**20  # one face's bytes, in MB
@@ -152,3 +159,17 @@ def test_resized_averages_pixel_areas() -> None:
     expected = images.reshape(2, 2, 2, 2, 2, 1).mean(axis=(2, 4))  # the mean of each 2x2 block
     np.testing.assert_allclose(small, expected, rtol=1e-6)
     assert resized(images, 4) is images
+
+
+def test_batches_split_evenly_between_replicas() -> None:
+    """A short batch is cut to a multiple of the replicas, and one shorter than them left out; with
+    one replica nothing changes."""
+    faces = np.arange(21)
+    batches = [(faces[i : i + 8], faces[i : i + 8] * 10) for i in range(0, 21, 8)]
+    kept = list(even(iter(batches), 2))
+    assert [len(images) for images, _ in kept] == [8, 8, 4]
+    np.testing.assert_array_equal(kept[2][1], [160, 170, 180, 190])
+    assert [len(b[0]) for b in even(iter(batches), 1)] == [8, 8, 5]
+    assert [len(b[0]) for b in even(iter(batches), 8)] == [8, 8]
+    assert batch_count(21, 8, 1) == 3 and batch_count(21, 8, 2) == 3 and batch_count(21, 8, 8) == 2
+    assert batch_count(17, 8, 2) == 2 and batch_count(16, 8, 2) == 2

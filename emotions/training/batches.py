@@ -51,8 +51,10 @@ class Batches:
         size: int,
         buffer_mb: float,
         first_epoch: int = 0,
+        replicas: int = 1,
     ) -> None:
         self.faces, self.rows, self.targets = faces, rows, targets
+        self.replicas = replicas
         self.batch_size, self.seed, self.augmentation = batch_size, seed, augmentation
         self.weights = (
             np.ones(len(rows), np.float32) if weights is None else weights.astype(np.float32)
@@ -66,7 +68,7 @@ class Batches:
         self._all: np.ndarray | None = None  # every training face, when they fit in the buffer
 
     def __len__(self) -> int:
-        return -(-len(self.rows) // self.batch_size)
+        return batch_count(len(self.rows), self.batch_size, self.replicas)
 
     def windows(self, epoch: int) -> list[np.ndarray]:
         """The epoch's order (positions in ``rows``), window by window: one window, a plain
@@ -143,7 +145,7 @@ class Batches:
 
     def _endless(self) -> Iterator[Batch]:
         for epoch in itertools.count(self.first_epoch):
-            yield from self.epoch(epoch)
+            yield from even(self.epoch(epoch), self.replicas)
 
     def dataset(self) -> tf.data.Dataset:
         """Every epoch from ``first_epoch`` on, one after another, for
@@ -164,16 +166,38 @@ def in_order(faces: Faces, rows: np.ndarray, size: int, batch_size: int) -> Iter
         yield resized(to_input(chunk), size)
 
 
+def batch_count(faces: int, batch_size: int, replicas: int = 1) -> int:
+    """Batches of ``faces``, a last one shorter than ``replicas`` left out (see ``even``)."""
+    return faces // batch_size + (faces % batch_size >= replicas)
+
+
+def even(batches: Iterator[tuple[np.ndarray, ...]], replicas: int) -> Iterator[tuple]:
+    """Each batch cut to a multiple of ``replicas`` faces: Keras, under a mirrored strategy, fails
+    on a batch that does not split evenly between its replicas, so an epoch's last, short batch
+    loses a face or a few (none with one replica)."""
+    for batch in batches:
+        keep = len(batch[0]) // replicas * replicas
+        if keep:
+            yield tuple(part[:keep] for part in batch)
+
+
 def validation_batches(
-    faces: Faces, rows: np.ndarray, targets: np.ndarray, size: int, batch_size: int
+    faces: Faces,
+    rows: np.ndarray,
+    targets: np.ndarray,
+    size: int,
+    batch_size: int,
+    replicas: int = 1,
 ) -> tf.data.Dataset:
     """The validation faces in batches, read anew from the shards each epoch."""
 
-    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start, images in zip(
+    def batches() -> Iterator[tuple]:
+        pairs = zip(
             range(0, len(rows), batch_size), in_order(faces, rows, size, batch_size), strict=True
-        ):
-            yield images, targets[start : start + batch_size]
+        )
+        yield from even(
+            ((images, targets[start : start + batch_size]) for start, images in pairs), replicas
+        )
 
     specs = (
         tf.TensorSpec((None, size, size, faces.shape[2]), tf.float32),
@@ -182,7 +206,9 @@ def validation_batches(
     dataset = tf.data.Dataset.from_generator(batches, output_signature=specs)
     # its length told: Keras warns that a dataset of unknown length "ran out of data" otherwise
     return steady(
-        dataset.apply(tf.data.experimental.assert_cardinality(-(-len(rows) // batch_size)))
+        dataset.apply(
+            tf.data.experimental.assert_cardinality(batch_count(len(rows), batch_size, replicas))
+        )
     )
 
 

@@ -208,11 +208,14 @@ def fit(
     p = train_params
     _check(prepared.image_size, model_params, p)
     strategy = devices.strategy(p.distribute)  # before anything runs: the CPU may still be split
-    if strategy.num_replicas_in_sync > 1:
-        print(
-            f"train: mirrored over {strategy.num_replicas_in_sync} devices, "
-            f"{p.batch_size} faces a step in all"
-        )
+    replicas = strategy.num_replicas_in_sync
+    if replicas > 1:
+        if p.batch_size % replicas:
+            raise UserError(
+                f"train.batch_size: must be a multiple of the {replicas} devices train.distribute "
+                f"mirrors over, got {p.batch_size}"
+            )
+        print(f"train: mirrored over {replicas} devices, {p.batch_size} faces a step in all")
     make_deterministic(p.seed)
     num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
     train_idx, val_idx = split["train"], split["val"]
@@ -238,6 +241,7 @@ def fit(
             size,
             p.shuffle_mb,
             first_epoch=first,
+            replicas=replicas,
         )
         for size, first, _ in phases
     ]
@@ -262,7 +266,7 @@ def fit(
                     steps_per_epoch=len(phase_batches),
                     shuffle=False,  # the batches are shuffled already, by seed
                     validation_data=validation_batches(
-                        faces, val_idx, val_targets, size, p.batch_size
+                        faces, val_idx, val_targets, size, p.batch_size, replicas
                     ),
                     initial_epoch=first,
                     epochs=end,
