@@ -82,8 +82,8 @@ def test_low_resolution_phase_trains_small_then_full_size(
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
     class Recording(training.Batches):
-        def __init__(self, *args: object, first_epoch: int = 0) -> None:
-            super().__init__(*args, first_epoch=first_epoch)  # type: ignore[arg-type]
+        def __init__(self, *args: object, first_epoch: int = 0, replicas: int = 1) -> None:
+            super().__init__(*args, first_epoch=first_epoch, replicas=replicas)  # type: ignore[arg-type]
             sizes.append((self.size, first_epoch))
             assert self.batch(0, 0)[0].shape[1:] == (self.size, self.size, 1)
 
