@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = (
     "stages",
     "emotions",
+    "pretrained",
     "recipes",
     "dvc.yaml",
     "params.yaml",

@@ -66,7 +66,7 @@ def edit_params(repo: Path, **changes: object) -> None:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project copied into a new git repo, tiny params, one full `dvc repro` committed."""
     repo = tmp_path_factory.mktemp("pipeline")
-    for name in ("stages", "emotions"):
+    for name in ("stages", "emotions", "pretrained"):  # pretrained/: a dep of train (teachers)
         shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
         shutil.copy(ROOT / name, repo / name)
