@@ -17,13 +17,12 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
+from scale import measured  # a bench script beside this one
 
 from emotions import recipes
 from emotions.training.devices import CPU_REPLICAS
@@ -39,20 +38,6 @@ CHANGES = {
     "train.batch_size": 64,
     "train.precision": "float32",
 }
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, float, float]:
-    """Output, seconds and peak MB of a command that must succeed."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as log:
-        child = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        log.seek(0)
-        output = log.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{output[-3000:]}")
-    return output, seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -75,14 +60,14 @@ def main() -> None:
             "data.source": "data/sample/faces",
             "train.epochs": args.epochs,
         }
-        env = {**os.environ, "DVC_NO_ANALYTICS": "1", CPU_REPLICAS: "2"}
+        os.environ[CPU_REPLICAS] = "2"  # the stages' environment: "none" ignores it
         for mode in ("none", "mirrored"):
             raw = recipes.applied({**changes, "train.distribute": mode})
             (work / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
             if mode == "none":
                 for stage in ("sample", "prepare", "split"):
-                    run([py, "-m", f"stages.{stage}"], work, env)
-            output, seconds, peak = run([py, "-m", "stages.train"], work, env)
+                    measured([py, "-m", f"stages.{stage}"], work)
+            seconds, peak, output = measured([py, "-m", "stages.train"], work)
             found = re.search(r"train: \d+ epochs in [\d.]+ s, ([\d.]+) images/s", output)
             assert found, output
             results[mode] = {
