@@ -24,7 +24,6 @@ from emotions.files import write_text
 from emotions.params import DataParams, PrepareParams
 from emotions.saved.runtime import Predictor
 
-BATCH = 256  # faces read and answered at a time
 # a labelled set prepared for scoring is sharded as prepare's default says
 SHARD_MB = params.defaults(PrepareParams)["shard_mb"]
 
@@ -66,10 +65,7 @@ def _evaluation(
 ) -> tuple[Evaluation, float]:
     """The model's answers on the faces ``rows``, read from their shards a batch at a time."""
     started = time.perf_counter()
-    answers = [predictor.probabilities(to_input(chunk)) for chunk in faces.chunks(rows, BATCH)]
-    probabilities = (
-        np.concatenate(answers) if answers else np.zeros((0, len(predictor.meta.classes)))
-    )
+    probabilities = predictor.stored(faces, rows)
     evaluation = Evaluation(predictor.meta.classes, labels, probabilities, predictor.temperature)
     return evaluation, time.perf_counter() - started
 

@@ -17,6 +17,8 @@ from onnxruntime.capi.onnxruntime_pybind11_state import (
 )
 
 from emotions.data.encoding import Encoding
+from emotions.data.imaging import to_input
+from emotions.data.store import Faces
 from emotions.errors import UserError
 from emotions.params import positive_number
 from emotions.saved import bundle
@@ -135,3 +137,11 @@ class Predictor:
                 f"{len(self.meta.classes)} classes {bundle.RETRAIN}"
             )
         return answers
+
+    def stored(self, faces: Faces, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities for the prepared faces ``rows``, read from their shards a batch at
+        a time (what the faces held at once is set by the batch, not by their number)."""
+        answers = [self.probabilities(to_input(chunk)) for chunk in faces.chunks(rows, BATCH_SIZE)]
+        if not answers:
+            return np.zeros((0, len(self.meta.classes)), np.float32)
+        return np.concatenate(answers)

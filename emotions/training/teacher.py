@@ -9,12 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emotions.data.imaging import to_input
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.saved.runtime import Predictor
-
-BATCH = 256  # faces read from the shards and answered at a time
 
 
 def probabilities(teacher: Path, prepared: Prepared, rows: np.ndarray) -> np.ndarray:
@@ -40,16 +37,10 @@ def probabilities(teacher: Path, prepared: Prepared, rows: np.ndarray) -> np.nda
         )
     columns = [taught.classes.index(name) for name in prepared.all_classes]
     started = time.perf_counter()
-    out = np.empty((len(rows), len(columns)), np.float32)
-    for start, chunk in zip(
-        range(0, len(rows), BATCH), prepared.faces.chunks(rows, BATCH), strict=True
-    ):
-        answers = predictor.probabilities(to_input(chunk))[:, columns]
-        out[start : start + len(chunk)] = answers / np.maximum(
-            answers.sum(axis=1, keepdims=True), 1e-12
-        )
+    answers = predictor.stored(prepared.faces, rows)[:, columns]
+    out = answers / np.maximum(answers.sum(axis=1, keepdims=True), 1e-12)
     print(
         f"train: the teacher {teacher} answered for {len(rows)} training faces in "
         f"{time.perf_counter() - started:.1f} s"
     )
-    return out
+    return out.astype(np.float32)
