@@ -1,12 +1,14 @@
-"""Benchmark of train.distribute: the train stage on one device against mirrored over two logical
-CPU devices (`EMOTIONS_CPU_REPLICAS=2`), side by side in one run, each a whole process: its images
-a second, its seconds and its peak memory (the kernel's high-water mark).
+"""Benchmark of train.distribute: the train stage on one device, mirrored over two logical CPU
+devices (`EMOTIONS_CPU_REPLICAS=2`), and two worker processes on this machine (`multi_worker`),
+side by side in one run: the images a second, the seconds and the peak memory (the kernel's
+high-water mark) of each process, the larger of the two workers'.
 
     python bench/distribute.py [--faces 3000] [--epochs 3] [--out bench/results/distribute.json]
 
-On a CPU the two replicas share the same cores, so mirrored cannot be faster: the difference is
-what the strategy itself costs (splitting each batch, summing the gradients). With GPUs each
-replica has a device of its own; that speed is not measured here.
+On a CPU the two replicas share the same cores, so neither strategy can be faster: the difference
+is what the strategy itself costs (splitting each batch, summing the gradients; for two workers,
+each also making every batch and exchanging the gradients over gRPC). With GPUs or machines of
+their own each replica has a device to itself; that speed is not measured here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +28,7 @@ import yaml
 from scale import measured  # a bench script beside this one
 
 from emotions import recipes
+from emotions.training import workers
 from emotions.training.devices import CPU_REPLICAS
 from emotions.training.precision import describe_cpu
 
@@ -38,6 +42,28 @@ CHANGES = {
     "train.batch_size": 64,
     "train.precision": "float32",
 }
+
+
+def two_workers(work: Path) -> tuple[float, float, str]:
+    """Worker 1 in a copy of ``work`` (its own machine, as it were) beside worker 0 in ``work``:
+    worker 0's seconds and output, the larger peak memory of the two."""
+    other = work.parent / f"{work.name}-worker1"
+    shutil.copytree(work, other, ignore=shutil.ignore_patterns("models", "dvclive"))
+    configs = workers.on_this_machine(2)
+    env = {**os.environ, workers.CONFIG: configs[1], "DVC_NO_ANALYTICS": "1"}
+    with open(other / ".bench.log", "w") as log:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "stages.train"], cwd=other, env=env, stdout=log, stderr=log
+        )
+        os.environ[workers.CONFIG] = configs[0]
+        try:
+            seconds, peak, output = measured([sys.executable, "-m", "stages.train"], work)
+        finally:
+            del os.environ[workers.CONFIG]
+        _, status, usage = os.wait4(second.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: worker 1 failed:\n{(other / '.bench.log').read_text()[-3000:]}")
+    return seconds, max(peak, usage.ru_maxrss / 1024), output
 
 
 def main() -> None:
@@ -61,13 +87,16 @@ def main() -> None:
             "train.epochs": args.epochs,
         }
         os.environ[CPU_REPLICAS] = "2"  # the stages' environment: "none" ignores it
-        for mode in ("none", "mirrored"):
+        for mode in ("none", "mirrored", "multi_worker"):
             raw = recipes.applied({**changes, "train.distribute": mode})
             (work / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
             if mode == "none":
                 for stage in ("sample", "prepare", "split"):
                     measured([py, "-m", f"stages.{stage}"], work)
-            seconds, peak, output = measured([py, "-m", "stages.train"], work)
+            if mode == "multi_worker":
+                seconds, peak, output = two_workers(work)
+            else:
+                seconds, peak, output = measured([py, "-m", "stages.train"], work)
             found = re.search(r"train: \d+ epochs in [\d.]+ s, ([\d.]+) images/s", output)
             assert found, output
             results[mode] = {
@@ -83,6 +112,9 @@ def main() -> None:
         "mirrored_vs_one": round(
             results["mirrored"]["images_per_s"] / results["none"]["images_per_s"], 3
         ),
+        "two_workers_vs_one": round(
+            results["multi_worker"]["images_per_s"] / results["none"]["images_per_s"], 3
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
@@ -91,6 +123,7 @@ def main() -> None:
     for mode, r in results.items():
         print(f"| {mode} | {r['images_per_s']:.0f} | {r['seconds']} | {r['peak_mb']} |")
     print(f"mirrored over two logical CPU devices / one device: {report['mirrored_vs_one']:.3f}")
+    print(f"two workers / one process: {report['two_workers_vs_one']:.3f}")
 
 
 if __name__ == "__main__":

@@ -15,16 +15,21 @@ class UserError(Exception):
 EXIT_USER_ERROR = 2
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``error: message`` to stderr and exit with the user-error code. Under ``dvc repro``
-    the line adds how to get back the outputs DVC removed before running the stage."""
+def error_line(message: str) -> str:
+    """``error: message``; under ``dvc repro`` with how to get back the outputs DVC removed before
+    running the stage."""
     stage = os.environ.get("DVC_STAGE")  # set by DVC for a stage's command
     if stage:
         message += (
             f" (DVC removed stage {stage!r}'s outputs before running it: "
             f"`dvc checkout {stage}` brings back the last ones in dvc.lock)"
         )
-    print(f"error: {message}", file=sys.stderr)
+    return f"error: {message}"
+
+
+def fail(message: str) -> NoReturn:
+    """Print the error line to stderr and exit with the user-error code."""
+    print(error_line(message), file=sys.stderr)
     raise SystemExit(EXIT_USER_ERROR)
 
 

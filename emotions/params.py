@@ -495,9 +495,10 @@ class TrainParams(Section):
     )
     distribute: str = param(
         "auto",
-        choice("auto", "none", "mirrored"),
+        choice("auto", "none", "mirrored", "multi_worker"),
         "mirrored: one replica on every local GPU, the global batch still batch_size; auto: "
-        "mirrored with two GPUs or more; none: one device",
+        "mirrored with two GPUs or more; none: one device; multi_worker: every worker of "
+        "TF_CONFIG (docs/performance.md)",
     )
     calibrate: bool = param(
         True,

@@ -34,6 +34,9 @@ def main() -> None:
     difference = train(
         prepared, split, model_params, train_params, augment_params, args.model_dir, args.live_dir
     )
+    if difference is None:
+        print("train: done; worker 0 of TF_CONFIG, the chief, writes the model and dvclive")
+        return
     print(
         f"train: model saved to {args.model_dir / bundle.MODEL_FILE} and exported to "
         f"{args.model_dir / bundle.ONNX_FILE} "

@@ -220,6 +220,9 @@ def steady(dataset: tf.data.Dataset) -> tf.data.Dataset:
     options = tf.data.Options()
     options.autotune.enabled = False
     options.deterministic = True
+    # several workers split each batch between them: every worker makes the same batches (they
+    # are functions of seed, epoch and index) and trains on its share of each
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
 
 

@@ -1,5 +1,6 @@
-"""Where training runs: on one device, or mirrored over every local device with tf.distribute
-(each GPU, or logical parts of the CPU), the global batch unchanged at ``train.batch_size``."""
+"""Where training runs: on one device, mirrored over every local device with tf.distribute (each
+GPU, or logical parts of the CPU), or over several workers; the global batch unchanged at
+``train.batch_size``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import tensorflow as tf
 
 from emotions.errors import UserError
+from emotions.training import workers
 
 # Split the CPU into this many logical devices for ``mirrored`` on a machine without GPUs: how the
 # tests try two replicas here, and how a user tries the strategy before renting GPUs.
@@ -17,8 +19,10 @@ CPU_REPLICAS = "EMOTIONS_CPU_REPLICAS"
 def strategy(mode: str) -> tf.distribute.Strategy:
     """``train.distribute``'s strategy: ``none`` one device; ``mirrored`` every local GPU, or
     without GPUs the CPU (in ``CPU_REPLICAS`` logical parts); ``auto`` mirrored where there are
-    two GPUs or more. Called before TensorFlow first runs anything, so the CPU can still be
-    split."""
+    two GPUs or more; ``multi_worker`` every worker of ``TF_CONFIG``, each with its local GPUs.
+    Called before TensorFlow first runs anything, so the CPU can still be split."""
+    if mode == "multi_worker":
+        return workers.strategy()
     gpus = tf.config.list_physical_devices("GPU")
     if mode == "none" or (mode == "auto" and len(gpus) < 2):
         return tf.distribute.get_strategy()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import keras
@@ -20,7 +21,7 @@ from emotions.data import votes
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.params import AugmentParams, TrainParams
-from emotions.training import devices, teacher
+from emotions.training import devices, teacher, workers
 from emotions.training.batches import Batches, balanced_class_weights, validation_batches
 from emotions.training.networks import NETWORKS, ModelParams, build_model
 from emotions.training.precision import arithmetic
@@ -207,6 +208,7 @@ def fit(
     part is never seen); as trained: maybe in mixed precision and for any image size."""
     p = train_params
     _check(prepared.image_size, model_params, p)
+    place = workers.cluster() if p.distribute == "multi_worker" else None
     strategy = devices.strategy(p.distribute)  # before anything runs: the CPU may still be split
     replicas = strategy.num_replicas_in_sync
     if replicas > 1:
@@ -215,7 +217,8 @@ def fit(
                 f"train.batch_size: must be a multiple of the {replicas} devices train.distribute "
                 f"mirrors over, got {p.batch_size}"
             )
-        print(f"train: mirrored over {replicas} devices, {p.batch_size} faces a step in all")
+        where = f"worker {place.index} of {place.workers}, " if place else ""
+        print(f"train: {where}mirrored over {replicas} devices, {p.batch_size} faces a step in all")
     make_deterministic(p.seed)
     num_classes = len(prepared.all_classes)  # extra classes get outputs too while training
     train_idx, val_idx = split["train"], split["val"]
@@ -257,7 +260,16 @@ def fit(
                 metrics=[kept_accuracy(len(prepared.classes))],
             )
         started, epochs = time.perf_counter(), 0
-        with Live(str(live_dir), dvcyaml=None, save_dvc_exp=False) as live:
+        # a worker other than the chief logs to a folder that goes away: only the chief writes
+        with (
+            (
+                nullcontext(str(live_dir))
+                if place is None or place.chief
+                else tempfile.TemporaryDirectory()
+            ) as log_dir,
+            Live(log_dir, dvcyaml=None, save_dvc_exp=False) as live,
+            workers.mended_fit(place) if place else nullcontext(),
+        ):
             for (size, first, end), phase_batches in zip(phases, batches, strict=True):
                 if len(phases) > 1:
                     print(f"train: epochs {first + 1}-{end} on {size}x{size} images")
@@ -275,6 +287,10 @@ def fit(
                     verbose=1 if sys.stdout.isatty() else 2,
                 )
                 epochs += len(history.epoch)
+        if place:  # a copy off the strategy, whose predict would wait for the other workers
+            local = build_model(any_size, prepared.encoding.channels, num_classes, model_params)
+            local.set_weights(model.get_weights())
+            model = local
     seconds = time.perf_counter() - started
     print(
         f"train: {epochs} epochs in {seconds:.1f} s, {len(train_idx) * epochs / seconds:.0f} "

@@ -10,6 +10,7 @@ import numpy as np
 from emotions.data.imaging import to_input
 from emotions.data.store import Prepared
 from emotions.params import AugmentParams, TrainParams
+from emotions.training import workers
 from emotions.training.assemble import saved_model
 from emotions.training.export import save_checked
 from emotions.training.fit import fit
@@ -26,10 +27,13 @@ def train(
     augment_params: AugmentParams,
     model_dir: Path,
     live_dir: Path,
-) -> float:
+) -> float | None:
     """Train and write ``model_dir``; returns the largest difference between Keras and the export on
-    the first ``CHECKED_FACES`` validation faces."""
+    the first ``CHECKED_FACES`` validation faces. A worker other than the chief only trains, and
+    returns None."""
     trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
+    if train_params.distribute == "multi_worker" and not workers.cluster().chief:
+        return None
     model = saved_model(trained, prepared, split["val"], model_params, train_params.calibrate)
     sample = prepared.faces.read(split["val"][:CHECKED_FACES])
     return save_checked(model, prepared.encoding, model_dir, to_input(sample))
