@@ -518,7 +518,7 @@ class TrainParams(Section):
 @dataclass(frozen=True)
 class AugmentParams(Section):
     SECTION: ClassVar[str] = "augment"
-    DOC: ClassVar[str] = "used when train.augment is true"
+    DOC: ClassVar[str] = "used when train.augment is true; crop, always"
     flip: bool = param(
         True, boolean(), "mirror left-right half of the time (expressions are symmetric enough)"
     )
@@ -530,6 +530,13 @@ class AugmentParams(Section):
     )
     contrast: float = param(
         0.2, fraction(allow_zero=True), "largest contrast change, as a fraction"
+    )
+    crop: int = param(
+        0,
+        integer(minimum=0),
+        "train on random crops this many pixels a side, the network's input (the centre crop "
+        "without train.augment, and for validation); the saved model takes the centre crop of a "
+        "face, or ten with model.tta_crops; 0: whole faces",
     )
 
 

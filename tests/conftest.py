@@ -239,7 +239,14 @@ def train_model(
     from emotions.training.fit import fit
 
     trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
-    return saved_model(trained, prepared, split["val"], model_params, train_params.calibrate)
+    return saved_model(
+        trained,
+        prepared,
+        split["val"],
+        model_params,
+        train_params.calibrate,
+        augment_params.crop,
+    )
 
 
 @pytest.fixture(scope="session")

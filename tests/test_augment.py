@@ -7,8 +7,10 @@ import numpy as np
 from emotions.params import AugmentParams
 from emotions.training.augment import augment
 
-NONE = AugmentParams(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0)
-FULL = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
+NONE = AugmentParams(flip=False, shift=0, rotation=0, zoom=0, brightness=0, contrast=0, crop=0)
+FULL = AugmentParams(
+    flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2, crop=0
+)
 
 
 def images(n: int = 16, channels: int = 1) -> np.ndarray:
@@ -22,7 +24,7 @@ def test_no_augmentation_is_the_identity() -> None:
 
 def test_flip_only_mirrors_some_images() -> None:
     x = images(64)
-    out = augment(x, np.random.default_rng(1), AugmentParams(True, 0, 0, 0, 0, 0))
+    out = augment(x, np.random.default_rng(1), AugmentParams(True, 0, 0, 0, 0, 0, 0))
     mirrored = [np.allclose(o, i[:, ::-1], atol=1e-6) for o, i in zip(out, x, strict=True)]
     unchanged = [np.allclose(o, i, atol=1e-6) for o, i in zip(out, x, strict=True)]
     assert all(m or u for m, u in zip(mirrored, unchanged, strict=True))
@@ -50,7 +52,9 @@ def test_colour_faces_move_and_change_as_one() -> None:
             augment(gray, np.random.default_rng(7), FULL),
             atol=1e-5,
         )
-    geometric = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0, contrast=0)
+    geometric = AugmentParams(
+        flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0, contrast=0, crop=0
+    )
     tinted = np.repeat(gray, 3, axis=3) * np.array([1.0, 0.5, 0.25], np.float32)
     moved = augment(tinted, np.random.default_rng(7), geometric)
     for channel in range(3):

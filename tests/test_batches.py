@@ -15,6 +15,7 @@ from emotions.training.batches import (
     Batches,
     balanced_class_weights,
     batch_count,
+    cropped,
     even,
     resized,
     validation_batches,
@@ -22,6 +23,9 @@ from emotions.training.batches import (
 
 SIDE = 24
 FACE_MB = SIDE * SIDE / 2**20  # one face's bytes, in MB
+AUGMENTED = AugmentParams(
+    flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2, crop=0
+)
 
 
 def shards(tmp_path: Path, n: int = 16, per_shard: int = 4, channels: int = 1) -> Faces:
@@ -118,14 +122,13 @@ def test_dataset_runs_epoch_after_epoch_from_the_first_as_batch_says(
 ) -> None:
     """One endless dataset serves a whole training phase: epoch by epoch, the very batches ``batch``
     gives (augmented ones included), so reading them through TensorFlow changes nothing."""
-    aug = AugmentParams(flip=True, shift=0.1, rotation=10, zoom=0.1, brightness=0.1, contrast=0.2)
     batches = batches_of(
         shards(tmp_path, n=10),
         np.arange(10) % 3,
         4,
         buffer_faces,
         seed=5,
-        augmentation=aug,
+        augmentation=AUGMENTED,
         first_epoch=2,
     )
     read = list(itertools.islice(batches.dataset().as_numpy_iterator(), 2 * len(batches)))
@@ -151,6 +154,41 @@ def test_validation_batches_keep_order(tmp_path: Path) -> None:
     assert [len(b[1]) for b in read] == [2, 2, 1]
     assert ids(np.concatenate([b[0] for b in read])) == rows.tolist()
     np.testing.assert_array_equal(np.concatenate([b[1] for b in read]), y[rows])
+
+
+def test_crops_are_windows_drawn_by_seed_or_the_centre() -> None:
+    images = np.random.default_rng(0).random((6, 10, 10, 1), dtype=np.float32)
+    centre = cropped(images, 6)
+    np.testing.assert_array_equal(centre, images[:, 2:8, 2:8])
+    assert cropped(images, 0) is images
+    drawn = cropped(images, 6, np.random.default_rng(5))
+    again = cropped(images, 6, np.random.default_rng(5))
+    np.testing.assert_array_equal(drawn, again)
+    origins = []
+    for image, crop in zip(images, drawn, strict=True):
+        found = [
+            (x, y)
+            for y in range(5)
+            for x in range(5)
+            if np.array_equal(image[y : y + 6, x : x + 6], crop)
+        ]
+        assert len(found) == 1  # a window of its own image
+        origins.append(found[0])
+    assert len(set(origins)) > 1  # drawn, not all the same place
+
+
+def test_batches_and_validation_train_on_crops(tmp_path: Path) -> None:
+    faces = shards(tmp_path, n=8)
+    augmented = batches_of(faces, np.zeros(8, int), 4, augmentation=AUGMENTED, crop=16)
+    images = augmented.batch(0, 0)[0]
+    assert images.shape == (4, 16, 16, 1)
+    np.testing.assert_array_equal(images, augmented.batch(0, 0)[0])  # the same seed, the same crops
+    plain = batches_of(faces, np.zeros(8, int), 4, crop=16)
+    whole = batches_of(faces, np.zeros(8, int), 4)
+    np.testing.assert_array_equal(plain.batch(0, 0)[0], whole.batch(0, 0)[0][:, 4:20, 4:20])
+    rows = np.arange(5)
+    read = next(validation_batches(faces, rows, rows, SIDE, 5, crop=16).as_numpy_iterator())[0]
+    np.testing.assert_array_equal(read, cropped(faces.read(rows).astype(np.float32) / 255, 16))
 
 
 def test_resized_averages_pixel_areas() -> None:

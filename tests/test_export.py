@@ -39,7 +39,7 @@ def test_onnx_export_matches_keras_within_1e_4(model_dir: Path, tmp_path: Path) 
     x = np.random.default_rng(3).random((300, 16, 16), dtype=np.float32)
     assert largest_difference(load_keras(model_dir), model_dir / bundle.ONNX_FILE, x) <= 1e-4
     vgg = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
-    averaged = with_test_time_augmentation(build_model(16, 1, 3, vgg), flip=True, shift=2)
+    averaged = with_test_time_augmentation(build_model(16, 1, 3, vgg), 16, flip=True, shift=2)
     to_onnx(averaged, tmp_path / "vgg.onnx")
     assert largest_difference(averaged, tmp_path / "vgg.onnx", x) <= 1e-4
 
@@ -140,7 +140,7 @@ def test_the_saved_model_and_its_export_apply_the_temperature(tmp_path: Path) ->
     from emotions.training.networks import build_model
 
     vgg = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
-    network = with_test_time_augmentation(build_model(16, 1, 3, vgg), flip=True, shift=1)
+    network = with_test_time_augmentation(build_model(16, 1, 3, vgg), 16, flip=True, shift=1)
     x = np.random.default_rng(5).random((64, 16, 16), dtype=np.float32)
     own = network.predict(x[..., np.newaxis], verbose=0)
     calibrated = with_temperature(network, 2.5)

@@ -54,6 +54,25 @@ pytestmark = pytest.mark.slow
             "size (16), got 4",
         ),
         (
+            {"model.tta_crops": True},
+            "model.tta_crops: needs augment.crop, the side of the crops trained on",
+        ),
+        (
+            {"model.architecture": "vgg", "augment.crop": 16},
+            "augment.crop: must be from 2**len(model.vgg.convs) (4) to less than the image size "
+            "(16), got 16",
+        ),
+        (
+            {
+                "model.architecture": "vgg",
+                "augment.crop": 12,
+                "train.low_res_size": 4,
+                "train.low_res_epochs": 1,
+            },
+            "augment.crop: 12 at train.low_res_size 4 makes crops of 3 pixels, and "
+            "model.architecture vgg needs at least 2**len(model.vgg.convs) (4)",
+        ),
+        (
             {"model.architecture": "vgg", "model.vgg.convs": [1, 1, 1, 1, 1]},
             "prepare.image_size: model.architecture vgg needs at least 2**len(model.vgg.convs) "
             "(32), got 16",
@@ -82,8 +101,8 @@ def test_low_resolution_phase_trains_small_then_full_size(
     sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
 
     class Recording(training.Batches):
-        def __init__(self, *args: object, first_epoch: int = 0, replicas: int = 1) -> None:
-            super().__init__(*args, first_epoch=first_epoch, replicas=replicas)  # type: ignore[arg-type]
+        def __init__(self, *args: object, first_epoch: int = 0, **kw: int) -> None:
+            super().__init__(*args, first_epoch=first_epoch, **kw)  # type: ignore[arg-type]
             sizes.append((self.size, first_epoch))
             assert self.batch(0, 0)[0].shape[1:] == (self.size, self.size, 1)
 
@@ -119,6 +138,56 @@ def test_low_resolution_phase_trains_small_then_full_size(
     for a, b in zip(*(m.get_weights() for m in models), strict=True):
         np.testing.assert_array_equal(a, b)
     assert save_checked(models[0], META, tmp_path / "models", faces_of(prepared)) <= 1e-4
+
+
+def test_crops_train_at_each_phase_and_the_saved_model_takes_whole_faces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """augment.crop 12 of 16-pixel faces: 6-pixel crops at the 8-pixel phase, 12 after; the saved
+    model answers whole faces with the mean of ten crops, and its export agrees."""
+    import keras
+
+    from emotions.training import fit as training
+    from emotions.training.export import save_checked
+    from emotions.training.layers import Crop
+
+    shapes: list[tuple[int, ...]] = []  # what each phase's batches and validation hold
+
+    class Recording(training.Batches):
+        def __init__(self, *args: object, **kw: int) -> None:
+            super().__init__(*args, **kw)  # type: ignore[arg-type]
+            shapes.append(self.batch(0, 0)[0].shape[1:])
+
+    monkeypatch.setattr(training, "Batches", Recording)
+    prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
+    options = tiny_training(
+        **{
+            "model.architecture": "vgg",
+            "model.tta_crops": True,
+            "augment.crop": 12,
+            "train.epochs": 3,
+            "train.augment": True,
+            "train.low_res_size": 8,
+            "train.low_res_epochs": 2,
+        }
+    )
+    model = train_model(prepared, split, *options, tmp_path / "live")
+    assert shapes == [(6, 6, 1), (12, 12, 1)]
+    assert model.input_shape == (None, 16, 16, 1)
+
+    def inner(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+        return [layer] + [x for sub in getattr(layer, "layers", []) for x in inner(sub)]
+
+    crops = [layer for layer in inner(model) if isinstance(layer, Crop)]
+    assert sorted((c.left, c.top, c.side) for c in crops) == [
+        (0, 0, 12),
+        (0, 4, 12),
+        (2, 2, 12),
+        (4, 0, 12),
+        (4, 4, 12),
+    ]
+    assert save_checked(model, META, tmp_path / "models", faces_of(prepared)) <= 1e-4
 
 
 def test_loss_is_sparse_crossentropy_with_optional_label_smoothing() -> None:

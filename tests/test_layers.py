@@ -66,7 +66,7 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
     assert filters == [4, 8, 8, 8, 16, 16]  # convs per block as listed, filters doubling per block
     assert [type(layer).__name__ for layer in deeper.layers].count("MaxPooling2D") == 3
     x = np.random.default_rng(0).random((4, 16, 16, 1), dtype=np.float32)
-    flipped = with_test_time_augmentation(model, flip=True, shift=0)
+    flipped = with_test_time_augmentation(model, 16, flip=True, shift=0)
     out = flipped.predict(x, verbose=0)
     np.testing.assert_allclose(
         out, flipped.predict(x[:, :, ::-1], verbose=0), atol=1e-5
@@ -88,10 +88,38 @@ def test_vgg_network_and_test_time_augmentation(tmp_path: Path) -> None:
 
     views = [x, moved(2, 0), moved(-2, 0), moved(0, 2), moved(0, -2)]
     expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
-    shifted = with_test_time_augmentation(model, flip=False, shift=2)
+    shifted = with_test_time_augmentation(model, 16, flip=False, shift=2)
     np.testing.assert_allclose(shifted.predict(x, verbose=0), expected, atol=1e-5)
-    both = with_test_time_augmentation(model, flip=True, shift=2)
+    both = with_test_time_augmentation(model, 16, flip=True, shift=2)
     save_keras(both, tmp_path / bundle.MODEL_FILE)
     np.testing.assert_allclose(
         load_keras(tmp_path).predict(x, verbose=0), both.predict(x, verbose=0), atol=1e-6
+    )
+
+
+def test_a_network_of_crops_answers_whole_faces(tmp_path: Path) -> None:
+    """A network of 12-pixel inputs wrapped for 16-pixel faces: the centre crop alone, or the mean
+    of the four corners and the centre, each mirrored (ten crops), saved and loaded back."""
+    from emotions.training.layers import with_test_time_augmentation
+    from emotions.training.networks import build_model
+
+    p = params.load(ModelParams, changed(TINY_PARAMS, {"model.architecture": "vgg"}))
+    model = build_model(12, 1, 3, p)
+    x = np.random.default_rng(1).random((4, 16, 16, 1), dtype=np.float32)
+    centre = with_test_time_augmentation(model, 16, flip=False, shift=0)
+    assert centre.input_shape == (None, 16, 16, 1)
+    np.testing.assert_allclose(
+        centre.predict(x, verbose=0), model.predict(x[:, 2:14, 2:14], verbose=0), atol=1e-6
+    )
+    crops = [
+        x[:, top : top + 12, left : left + 12]
+        for left, top in [(2, 2), (0, 0), (4, 0), (0, 4), (4, 4)]
+    ]
+    views = crops + [crop[:, :, ::-1] for crop in crops]
+    expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
+    ten = with_test_time_augmentation(model, 16, flip=True, shift=0, corners=True)
+    np.testing.assert_allclose(ten.predict(x, verbose=0), expected, atol=1e-5)
+    save_keras(ten, tmp_path / bundle.MODEL_FILE)
+    np.testing.assert_allclose(
+        load_keras(tmp_path).predict(x, verbose=0), ten.predict(x, verbose=0), atol=1e-6
     )

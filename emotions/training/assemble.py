@@ -23,19 +23,28 @@ def saved_model(
     val_idx: np.ndarray,
     model_params: ModelParams,
     calibrate: bool,
+    crop: int,
 ) -> keras.Model:
     """What is saved and exported: float32, the full image size, and without the training's loss and
     metrics, which Keras cannot load back once the network is wrapped (test-time augmentation,
-    temperature). The temperature is fitted on the validation part: the test part stays unseen."""
+    temperature). A network trained on crops (``crop``, augment.crop) is wrapped to take whole
+    faces. The temperature is fitted on the validation part: the test part stays unseen."""
     encoding = prepared.encoding
     model = build_model(
-        encoding.image_size, encoding.channels, len(prepared.all_classes), model_params
+        crop or encoding.image_size, encoding.channels, len(prepared.all_classes), model_params
     )
     model.set_weights(trained.get_weights())
     if prepared.extra_classes:
         model = keeping_classes(model, len(prepared.classes))
-    if model_params.tta_flip or model_params.tta_shift:
-        model = with_test_time_augmentation(model, model_params.tta_flip, model_params.tta_shift)
+    mp = model_params
+    if mp.tta_flip or mp.tta_shift or crop:
+        model = with_test_time_augmentation(
+            model,
+            encoding.image_size,
+            flip=mp.tta_flip or mp.tta_crops,
+            shift=mp.tta_shift,
+            corners=mp.tta_crops,
+        )
     if calibrate:
         inputs = in_order(prepared.faces, val_idx, encoding.image_size, PREDICT_BATCH)
         model = calibrated(model, inputs, prepared.labels[val_idx])

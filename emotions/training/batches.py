@@ -19,6 +19,7 @@ from emotions.data.imaging import to_input
 from emotions.data.store import Faces
 from emotions.params import AugmentParams
 from emotions.training.augment import augment
+from emotions.training.layers import crop_origins
 
 PREFETCH = 2  # batches made ahead of the training step, in a thread of their own
 RUNS_PER_WINDOW = 8  # a window is this many runs of neighbouring faces, drawn from anywhere
@@ -32,6 +33,21 @@ def resized(images: np.ndarray, size: int) -> np.ndarray:
         return images
     shrunk = [cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images]
     return np.stack(shrunk).reshape(len(images), size, size, images.shape[3])
+
+
+def cropped(images: np.ndarray, side: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A side x side window of each (N, H, W, C) image: anywhere, drawn from ``rng``, or the centre
+    one without it (the one the saved model takes); unchanged with ``side`` 0."""
+    if not side:
+        return images
+    count, size = len(images), images.shape[1]
+    if rng is None:
+        left, top = crop_origins(size, side, corners=False)[0]
+        return images[:, top : top + side, left : left + side]
+    lefts, tops = rng.integers(0, size - side + 1, (2, count))
+    return np.stack(
+        [image[y : y + side, x : x + side] for image, x, y in zip(images, lefts, tops, strict=True)]
+    )
 
 
 class Batches:
@@ -52,8 +68,10 @@ class Batches:
         buffer_mb: float,
         first_epoch: int = 0,
         replicas: int = 1,
+        crop: int = 0,
     ) -> None:
         self.faces, self.rows, self.targets = faces, rows, targets
+        self.crop = crop  # the side of the crops trained on at ``size``; 0: whole faces
         self.replicas = replicas
         self.batch_size, self.seed, self.augmentation = batch_size, seed, augmentation
         self.weights = (
@@ -98,10 +116,11 @@ class Batches:
 
     def _made(self, faces: np.ndarray, positions: np.ndarray, epoch: int, index: int) -> Batch:
         images = resized(to_input(faces), self.size)
+        rng = None
         if self.augmentation is not None:
             rng = np.random.default_rng([self.seed, epoch, index])
             images = augment(images, rng, self.augmentation)
-        return images, self.targets[positions], self.weights[positions]
+        return cropped(images, self.crop, rng), self.targets[positions], self.weights[positions]
 
     def batch(self, epoch: int, index: int) -> Batch:
         positions = self.order(epoch)[index * self.batch_size : (index + 1) * self.batch_size]
@@ -160,10 +179,13 @@ class Batches:
         )
 
 
-def in_order(faces: Faces, rows: np.ndarray, size: int, batch_size: int) -> Iterator[np.ndarray]:
-    """The faces ``rows`` as model inputs at ``size``, ``batch_size`` at a time, in order."""
+def in_order(
+    faces: Faces, rows: np.ndarray, size: int, batch_size: int, crop: int = 0
+) -> Iterator[np.ndarray]:
+    """The faces ``rows`` as model inputs at ``size`` (their centre crops ``crop`` a side, if
+    set), ``batch_size`` at a time, in order."""
     for chunk in faces.chunks(rows, batch_size):
-        yield resized(to_input(chunk), size)
+        yield cropped(resized(to_input(chunk), size), crop)
 
 
 def batch_count(faces: int, batch_size: int, replicas: int = 1) -> int:
@@ -188,19 +210,20 @@ def validation_batches(
     size: int,
     batch_size: int,
     replicas: int = 1,
+    crop: int = 0,
 ) -> tf.data.Dataset:
-    """The validation faces in batches, read anew from the shards each epoch."""
+    """The validation faces in batches (their centre crops, with ``crop``), read anew from the
+    shards each epoch."""
 
     def batches() -> Iterator[tuple]:
-        pairs = zip(
-            range(0, len(rows), batch_size), in_order(faces, rows, size, batch_size), strict=True
-        )
+        inputs = in_order(faces, rows, size, batch_size, crop)
+        pairs = zip(range(0, len(rows), batch_size), inputs, strict=True)
         yield from even(
             ((images, targets[start : start + batch_size]) for start, images in pairs), replicas
         )
 
     specs = (
-        tf.TensorSpec((None, size, size, faces.shape[2]), tf.float32),
+        tf.TensorSpec((None, crop or size, crop or size, faces.shape[2]), tf.float32),
         tf.TensorSpec((None, *targets.shape[1:]), tf.as_dtype(targets.dtype)),
     )
     dataset = tf.data.Dataset.from_generator(batches, output_signature=specs)

@@ -168,15 +168,34 @@ def _dtype_policy(policy: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy("float32")
 
 
-def _check(image_size: int, model_params: ModelParams, p: TrainParams) -> None:
+def crop_at(crop: int, size: int, image_size: int) -> int:
+    """The side of the crops trained on at ``size`` (a low-resolution phase scales them with the
+    faces); 0 without ``augment.crop``."""
+    return round(crop * size / image_size)
+
+
+def _check(image_size: int, model_params: ModelParams, p: TrainParams, crop: int) -> None:
     """Checks that need the prepared image size, made before any training starts."""
     if 2 * model_params.tta_shift >= image_size:
         raise UserError(
             f"model.tta_shift: must be less than half the image size ({image_size}), got "
             f"{model_params.tta_shift}"
         )
+    if model_params.tta_crops and not crop:
+        raise UserError("model.tta_crops: needs augment.crop, the side of the crops trained on")
     network, architecture = model_params.chosen, model_params.architecture
     smallest, rule = network.smallest_size(model_params.network)
+    if crop and not smallest <= crop < image_size:
+        raise UserError(
+            f"augment.crop: must be from {rule} ({smallest}) to less than the image size "
+            f"({image_size}), got {crop}"
+        )
+    if crop and p.low_res_size and crop_at(crop, p.low_res_size, image_size) < smallest:
+        raise UserError(
+            f"augment.crop: {crop} at train.low_res_size {p.low_res_size} makes crops of "
+            f"{crop_at(crop, p.low_res_size, image_size)} pixels, and model.architecture "
+            f"{architecture} needs at least {rule} ({smallest})"
+        )
     if image_size < smallest:
         raise UserError(
             f"prepare.image_size: model.architecture {architecture} needs at least {rule} "
@@ -207,7 +226,8 @@ def fit(
     """The network fitted on the train part, validated each epoch on the validation part (the test
     part is never seen); as trained: maybe in mixed precision and for any image size."""
     p = train_params
-    _check(prepared.image_size, model_params, p)
+    crop = augment_params.crop
+    _check(prepared.image_size, model_params, p, crop)
     place = workers.cluster() if p.distribute == "multi_worker" else None
     strategy = devices.strategy(p.distribute)  # before anything runs: the CPU may still be split
     replicas = strategy.num_replicas_in_sync
@@ -245,13 +265,14 @@ def fit(
             p.shuffle_mb,
             first_epoch=first,
             replicas=replicas,
+            crop=crop_at(crop, size, prepared.image_size),
         )
         for size, first, _ in phases
     ]
     policy, why = arithmetic(p.precision, p.onednn)
     print(f"train: {why}")
     with _dtype_policy(policy):
-        any_size = None if p.low_res_size else prepared.image_size
+        any_size = None if p.low_res_size else crop or prepared.image_size
         with strategy.scope():  # the variables, mirrored where there are several replicas
             model = build_model(any_size, prepared.encoding.channels, num_classes, model_params)
             model.compile(
@@ -278,7 +299,13 @@ def fit(
                     steps_per_epoch=len(phase_batches),
                     shuffle=False,  # the batches are shuffled already, by seed
                     validation_data=validation_batches(
-                        faces, val_idx, val_targets, size, p.batch_size, replicas
+                        faces,
+                        val_idx,
+                        val_targets,
+                        size,
+                        p.batch_size,
+                        replicas,
+                        crop_at(crop, size, prepared.image_size),
                     ),
                     initial_epoch=first,
                     epochs=end,

@@ -1,5 +1,5 @@
-"""What is wrapped around any network (test-time augmentation, keeping the predicted classes) and
-the custom layers it uses, registered so that saved models load safely."""
+"""What is wrapped around any network (test-time augmentation and crops, keeping the predicted
+classes) and the custom layers it uses, registered so that saved models load safely."""
 
 from __future__ import annotations
 
@@ -34,6 +34,22 @@ class Shift(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "dx": self.dx, "dy": self.dy}
+
+
+@keras.saving.register_keras_serializable(package="emotions")
+class Crop(keras.layers.Layer):
+    """The ``side`` x ``side`` window of (N, H, W, C) inputs whose top-left pixel is at ``left``,
+    ``top``: what a network trained on crops (``augment.crop``) sees of a whole face."""
+
+    def __init__(self, left: int, top: int, side: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.left, self.top, self.side = left, top, side
+
+    def call(self, inputs):
+        return inputs[:, self.top : self.top + self.side, self.left : self.left + self.side, :]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "left": self.left, "top": self.top, "side": self.side}
 
 
 @keras.saving.register_keras_serializable(package="emotions")
@@ -95,17 +111,34 @@ def keeping_classes(model: keras.Model, count: int) -> keras.Model:
     )
 
 
-def with_test_time_augmentation(model: keras.Model, flip: bool, shift: int) -> keras.Model:
+def crop_origins(size: int, side: int, corners: bool) -> list[tuple[int, int]]:
+    """The (left, top) of the side x side crops of a size x size face: the centre one first, then,
+    with ``corners``, the four corners."""
+    centre, far = (size - side) // 2, size - side
+    return [(centre, centre)] + ([(0, 0), (far, 0), (0, far), (far, far)] if corners else [])
+
+
+def with_test_time_augmentation(
+    model: keras.Model, image_size: int, flip: bool, shift: int, corners: bool = False
+) -> keras.Model:
     """The same network answering with the mean of its softmax over several views of a face: as
-    is, mirrored (``flip``), and moved ``shift`` pixels left, right, up and down. Baked into the
-    saved model, so evaluate, predict and the ONNX export all see the same thing."""
-    inputs = keras.Input(shape=model.input_shape[1:])
+    is, mirrored (``flip``), and moved ``shift`` pixels left, right, up and down. A network whose
+    input is smaller than ``image_size`` (trained on crops, ``augment.crop``) sees the centre crop
+    of each view, and with ``corners`` the four corner crops as well. Baked into the saved model,
+    so evaluate, predict and the ONNX export all see the same thing."""
+    inputs = keras.Input(shape=(image_size, image_size, *model.input_shape[3:]))
+    side = model.input_shape[1]
+    cropped = side != image_size
+    origins = crop_origins(image_size, side, corners) if cropped else [(0, 0)]
     offsets = [(0, 0)] + ([(shift, 0), (-shift, 0), (0, shift), (0, -shift)] if shift else [])
     views = []
     for dx, dy in offsets:
         moved = Shift(dx, dy, name=f"shift_{dx}_{dy}")(inputs) if (dx, dy) != (0, 0) else inputs
-        views.append(model(moved))
-        if flip:
-            views.append(model(Mirror(name=f"mirror_{dx}_{dy}")(moved)))
-    outputs = keras.layers.Average(name="view_average")(views)
+        for left, top in origins:
+            where = f"_{left}_{top}" if cropped else ""
+            view = Crop(left, top, side, name=f"crop_{dx}_{dy}{where}")(moved) if cropped else moved
+            views.append(model(view))
+            if flip:
+                views.append(model(Mirror(name=f"mirror_{dx}_{dy}{where}")(view)))
+    outputs = keras.layers.Average(name="view_average")(views) if len(views) > 1 else views[0]
     return keras.Model(inputs, outputs, name=f"{model.name}_tta")

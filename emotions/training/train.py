@@ -34,6 +34,13 @@ def train(
     trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
     if train_params.distribute == "multi_worker" and not workers.cluster().chief:
         return None
-    model = saved_model(trained, prepared, split["val"], model_params, train_params.calibrate)
+    model = saved_model(
+        trained,
+        prepared,
+        split["val"],
+        model_params,
+        train_params.calibrate,
+        augment_params.crop,
+    )
     sample = prepared.faces.read(split["val"][:CHECKED_FACES])
     return save_checked(model, prepared.encoding, model_dir, to_input(sample))

@@ -88,6 +88,12 @@ class ModelParams(Section):
         integer(minimum=0),
         "the saved model also averages copies moved this many pixels each way; 0: none",
     )
+    tta_crops: bool = param(
+        False,
+        boolean(),
+        "with augment.crop, the saved model averages ten crops: the four corners and the centre, "
+        "each also mirrored",
+    )
 
     @classmethod
     def read(cls, s: _Section) -> ModelParams:
