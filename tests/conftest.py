@@ -235,18 +235,11 @@ def train_model(
     live_dir: Path,
 ) -> keras.Model:
     """Fit, then build the saved model from the fitted network: what the train stage exports."""
-    from emotions.training.assemble import saved_model
-    from emotions.training.fit import fit
+    from emotions.training.train import trained_model
 
-    trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
-    return saved_model(
-        trained,
-        prepared,
-        split["val"],
-        model_params,
-        train_params.calibrate,
-        augment_params.crop,
-    )
+    model = trained_model(prepared, split, model_params, train_params, augment_params, live_dir)
+    assert model is not None  # one process: it is the chief
+    return model
 
 
 @pytest.fixture(scope="session")

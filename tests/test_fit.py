@@ -92,21 +92,25 @@ def test_options_that_do_not_fit_the_image_size_are_refused(
     assert not (tmp_path / "live").exists()  # refused before anything was written
 
 
-def test_low_resolution_phase_trains_small_then_full_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def phases(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(image side, first epoch, input shape) of the batches of each training phase fit makes."""
     from emotions.training import fit as training
-    from emotions.training.export import save_checked
 
-    sizes: list[tuple[int, int]] = []  # (image side, first epoch) of each training phase's batches
+    made: list[tuple[int, int, tuple[int, ...]]] = []
 
     class Recording(training.Batches):
-        def __init__(self, *args: object, first_epoch: int = 0, **kw: int) -> None:
-            super().__init__(*args, first_epoch=first_epoch, **kw)  # type: ignore[arg-type]
-            sizes.append((self.size, first_epoch))
-            assert self.batch(0, 0)[0].shape[1:] == (self.size, self.size, 1)
+        def __init__(self, *args: object, **kw: int) -> None:
+            super().__init__(*args, **kw)  # type: ignore[arg-type]
+            made.append((self.size, self.first_epoch, self.batch(0, 0)[0].shape[1:]))
 
     monkeypatch.setattr(training, "Batches", Recording)
+    return made
+
+
+def test_low_resolution_phase_trains_small_then_full_size(tmp_path: Path, phases: list) -> None:
+    from emotions.training.export import save_checked
+
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
     split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(
@@ -122,7 +126,7 @@ def test_low_resolution_phase_trains_small_then_full_size(
         }
     )
     models = [train_model(prepared, split, *options, tmp_path / f"live{i}") for i in range(2)]
-    assert sizes == [(8, 0), (16, 2)] * 2
+    assert phases == [(8, 0, (8, 8, 1)), (16, 2, (16, 16, 1))] * 2
     assert models[0].input_shape == (None, 16, 16, 1)  # saved for the full size
     for split_name in ("train", "eval"):
         rows = (
@@ -141,24 +145,15 @@ def test_low_resolution_phase_trains_small_then_full_size(
 
 
 def test_crops_train_at_each_phase_and_the_saved_model_takes_whole_faces(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, phases: list
 ) -> None:
     """augment.crop 12 of 16-pixel faces: 6-pixel crops at the 8-pixel phase, 12 after; the saved
     model answers whole faces with the mean of ten crops, and its export agrees."""
     import keras
 
-    from emotions.training import fit as training
     from emotions.training.export import save_checked
     from emotions.training.layers import Crop
 
-    shapes: list[tuple[int, ...]] = []  # what each phase's batches and validation hold
-
-    class Recording(training.Batches):
-        def __init__(self, *args: object, **kw: int) -> None:
-            super().__init__(*args, **kw)  # type: ignore[arg-type]
-            shapes.append(self.batch(0, 0)[0].shape[1:])
-
-    monkeypatch.setattr(training, "Batches", Recording)
     prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=10)).prepared
     split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.2, 0.2, seed=0)
     options = tiny_training(
@@ -173,7 +168,7 @@ def test_crops_train_at_each_phase_and_the_saved_model_takes_whole_faces(
         }
     )
     model = train_model(prepared, split, *options, tmp_path / "live")
-    assert shapes == [(6, 6, 1), (12, 12, 1)]
+    assert phases == [(8, 0, (6, 6, 1)), (16, 2, (12, 12, 1))]
     assert model.input_shape == (None, 16, 16, 1)
 
     def inner(layer: keras.layers.Layer) -> list[keras.layers.Layer]:

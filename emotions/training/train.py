@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from emotions.data.imaging import to_input
@@ -19,6 +20,29 @@ from emotions.training.networks import ModelParams
 CHECKED_FACES = 1024  # validation faces the export must answer as Keras does
 
 
+def trained_model(
+    prepared: Prepared,
+    split: dict[str, np.ndarray],
+    model_params: ModelParams,
+    train_params: TrainParams,
+    augment_params: AugmentParams,
+    live_dir: Path,
+) -> keras.Model | None:
+    """The network fitted, then wrapped as it is saved; None for a worker other than the chief,
+    which only trains."""
+    trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
+    if train_params.distribute == "multi_worker" and not workers.cluster().chief:
+        return None
+    return saved_model(
+        trained,
+        prepared,
+        split["val"],
+        model_params,
+        train_params.calibrate,
+        augment_params.crop,
+    )
+
+
 def train(
     prepared: Prepared,
     split: dict[str, np.ndarray],
@@ -31,16 +55,8 @@ def train(
     """Train and write ``model_dir``; returns the largest difference between Keras and the export on
     the first ``CHECKED_FACES`` validation faces. A worker other than the chief only trains, and
     returns None."""
-    trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
-    if train_params.distribute == "multi_worker" and not workers.cluster().chief:
+    model = trained_model(prepared, split, model_params, train_params, augment_params, live_dir)
+    if model is None:
         return None
-    model = saved_model(
-        trained,
-        prepared,
-        split["val"],
-        model_params,
-        train_params.calibrate,
-        augment_params.crop,
-    )
     sample = prepared.faces.read(split["val"][:CHECKED_FACES])
     return save_checked(model, prepared.encoding, model_dir, to_input(sample))
