@@ -47,22 +47,23 @@ CHANGES = {
 def two_workers(work: Path) -> tuple[float, float, str]:
     """Worker 1 in a copy of ``work`` (its own machine, as it were) beside worker 0 in ``work``:
     worker 0's seconds and output, the larger peak memory of the two."""
-    other = work.parent / f"{work.name}-worker1"
-    shutil.copytree(work, other, ignore=shutil.ignore_patterns("models", "dvclive"))
     configs = workers.on_this_machine(2)
     env = {**os.environ, workers.CONFIG: configs[1], "DVC_NO_ANALYTICS": "1"}
-    with open(other / ".bench.log", "w") as log:
-        second = subprocess.Popen(
-            [sys.executable, "-m", "stages.train"], cwd=other, env=env, stdout=log, stderr=log
-        )
-        os.environ[workers.CONFIG] = configs[0]
-        try:
-            seconds, peak, output = measured([sys.executable, "-m", "stages.train"], work)
-        finally:
-            del os.environ[workers.CONFIG]
-        _, status, usage = os.wait4(second.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench: worker 1 failed:\n{(other / '.bench.log').read_text()[-3000:]}")
+    with tempfile.TemporaryDirectory(prefix="bench-distribute-worker1-") as tmp:
+        other = Path(tmp) / "project"
+        shutil.copytree(work, other, ignore=shutil.ignore_patterns("models", "dvclive"))
+        with open(other / ".bench.log", "w") as log:
+            second = subprocess.Popen(
+                [sys.executable, "-m", "stages.train"], cwd=other, env=env, stdout=log, stderr=log
+            )
+            os.environ[workers.CONFIG] = configs[0]
+            try:
+                seconds, peak, output = measured([sys.executable, "-m", "stages.train"], work)
+            finally:
+                del os.environ[workers.CONFIG]
+            _, status, usage = os.wait4(second.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"bench: worker 1 failed:\n{(other / '.bench.log').read_text()[-3000:]}")
     return seconds, max(peak, usage.ru_maxrss / 1024), output
 
 
