@@ -190,11 +190,12 @@ def _check(image_size: int, model_params: ModelParams, p: TrainParams, crop: int
             f"augment.crop: must be from {rule} ({smallest}) to less than the image size "
             f"({image_size}), got {crop}"
         )
-    if crop and p.low_res_size and crop_at(crop, p.low_res_size, image_size) < smallest:
+    small = crop_at(crop, p.low_res_size, image_size)  # 0 without crops or the phase
+    if crop and p.low_res_size and small < smallest:
         raise UserError(
             f"augment.crop: {crop} at train.low_res_size {p.low_res_size} makes crops of "
-            f"{crop_at(crop, p.low_res_size, image_size)} pixels, and model.architecture "
-            f"{architecture} needs at least {rule} ({smallest})"
+            f"{small} pixels, and model.architecture {architecture} needs at least {rule} "
+            f"({smallest})"
         )
     if image_size < smallest:
         raise UserError(
@@ -305,7 +306,7 @@ def fit(
                         size,
                         p.batch_size,
                         replicas,
-                        crop_at(crop, size, prepared.image_size),
+                        phase_batches.crop,  # validated on the crops' side of this phase
                     ),
                     initial_epoch=first,
                     epochs=end,
