@@ -153,7 +153,7 @@ def train_steps(steps: int) -> None:
     for _ in range(steps):
         model.train_on_batch(*next(data)[:2])
     print(f"step_s {(time.perf_counter() - started) / steps:.4f}")
-    saved = saved_model(model, prepared, split["val"], model_params, calibrate=False, crop=0)
+    saved = saved_model(model, prepared, split["val"], model_params, calibrate=False, crop=0).model
     save_checked(
         saved, prepared.encoding, Path("models"), to_input(prepared.faces.read(split["val"][:256]))
     )

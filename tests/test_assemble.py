@@ -1,8 +1,9 @@
-"""Building the saved model from a fitted network: calibration, and extra classes trained but not
-predicted."""
+"""Building the saved model from a fitted network: calibration, its validation accuracy, and extra
+classes trained but not predicted."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,10 +24,45 @@ from tests.conftest import (
     train_model,
 )
 
-# trains networks or runs stages and DVC: `pytest -m 'not slow'` skips it
-pytestmark = pytest.mark.slow
+
+def test_the_saved_model_is_scored_on_validation_as_it_answers(tmp_path: Path) -> None:
+    """Its test-time views averaged (here ten crops of a network that reads 12-px crops of 16-px
+    faces), not the one view of the last epoch's score."""
+    from emotions.training.assemble import saved_model
+    from emotions.training.networks import build_model
+
+    prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=8)).prepared
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.5, 0.2, seed=0)
+    model_params, _, _ = tiny_training(**{"model.tta_crops": True})
+    network = build_model(12, 1, len(CLASSES), model_params)
+    saved = saved_model(network, prepared, split["val"], model_params, calibrate=False, crop=12)
+    answers = saved.model.predict(faces_of(prepared, split["val"]), verbose=0).argmax(axis=1)
+    assert saved.val_accuracy == np.mean(answers == prepared.labels[split["val"]])
+    assert 0 < len(split["val"]) and saved.model.input_shape == (None, 16, 16, 1)
+    calibrated = saved_model(network, prepared, split["val"], model_params, calibrate=True, crop=12)
+    assert calibrated.val_accuracy == saved.val_accuracy  # a temperature keeps every answer
 
 
+@pytest.mark.slow
+def test_the_saved_model_s_validation_accuracy_joins_dvclive_s_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prepared = prepare_source(make_dataset(tmp_path / "raw", per_class=12)).prepared
+    split = splitting.split(prepared.labels, prepared.roles, CLASSES, 0.3, 0.2, seed=0)
+    training = tiny_training(**{"train.epochs": 2, "model.tta_flip": True, "model.tta_shift": 2})
+    model = train_model(prepared, split, *training, tmp_path / "live")
+    answers = model.predict(faces_of(prepared, split["val"]), verbose=0).argmax(axis=1)
+    accuracy = float(np.mean(answers == prepared.labels[split["val"]]))
+    summary = json.loads((tmp_path / "live" / "metrics.json").read_text())
+    assert summary["saved_model"] == {"val_accuracy": float(f"{accuracy:.5g}")}
+    assert summary["step"] == 1 and set(summary["eval"]) == {"accuracy", "loss"}  # dvclive's own
+    assert (
+        f"train: the saved model's validation accuracy, as exported: {accuracy:.4f} "
+        "(saved_model.val_accuracy)"
+    ) in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_training_calibrates_unless_told_not_to(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -59,7 +95,8 @@ def test_training_calibrates_unless_told_not_to(
     # temperature softens it
     faces = faces_of(prepared, split["train"])
     labels = (prepared.labels[split["train"]] + (np.arange(len(faces)) % 4 == 0)) % 3
-    softened = calibrated(plain, [faces], labels)
+    answers = plain.predict(faces, verbose=0)
+    softened = calibrated(plain, answers, labels)
     line = capsys.readouterr().out.strip()
     assert re.fullmatch(
         rf"train: temperature {temperature_of(softened):g} fitted on {len(faces)} validation "
@@ -70,8 +107,8 @@ def test_training_calibrates_unless_told_not_to(
     assert temperature_of(softened) > 1
     # only faces it answers right: the sharper the likelier, past the end of the range: no
     # temperature
-    right = plain.predict(faces, verbose=0).argmax(axis=1) == prepared.labels[split["train"]]
-    assert calibrated(plain, [faces[right]], prepared.labels[split["train"]][right]) is plain
+    right = answers.argmax(axis=1) == prepared.labels[split["train"]]
+    assert calibrated(plain, answers[right], prepared.labels[split["train"]][right]) is plain
     line = capsys.readouterr().out.strip()
     assert line.startswith(
         f"train: no temperature fitted on {right.sum()} validation images: even at 0.25, the end"
@@ -79,6 +116,7 @@ def test_training_calibrates_unless_told_not_to(
     assert line.endswith("there), so its probabilities are kept")
 
 
+@pytest.mark.slow
 def test_extra_classes_train_but_the_saved_model_predicts_the_kept_ones(tmp_path: Path) -> None:
     import keras
 

@@ -65,7 +65,7 @@ def card(
     test_path: str,
 ) -> str:
     meta = json.loads((workspace / "models" / "meta.json").read_text())
-    val = json.loads((workspace / "dvclive" / "train" / "metrics.json").read_text())["eval"]
+    summary = json.loads((workspace / "dvclive" / "train" / "metrics.json").read_text())
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=workspace, capture_output=True, text=True
     ).stdout.strip()
@@ -122,7 +122,8 @@ Code at commit `{commit}`; recipe `recipes/{recipe}.yaml`, which sets on top of 
 ```
 
 Seed {seed}, float32 arithmetic, on {describe_cpu()}: {trained}.
-Last-epoch validation accuracy {val["accuracy"]:.4f}.
+Validation accuracy: {summary["eval"]["accuracy"]:.4f} at the last epoch (one view of each face),
+{summary["saved_model"]["val_accuracy"]:.4f} as saved (its test-time views averaged).
 
 ## Test metrics: `PublicTest/`, {test["test_images"]} faces
 

@@ -3,7 +3,7 @@ the predicted classes, averaging its test-time views, and calibrated by a temper
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -17,6 +17,11 @@ from emotions.training.networks import ModelParams, build_model
 PREDICT_BATCH = 256  # faces per call when the saved model answers the validation part
 
 
+class Saved(NamedTuple):
+    model: keras.Model
+    val_accuracy: float  # on the validation part, answered as shipped: test-time views averaged
+
+
 def saved_model(
     trained: keras.Model,
     prepared: Prepared,
@@ -24,11 +29,13 @@ def saved_model(
     model_params: ModelParams,
     calibrate: bool,
     crop: int,
-) -> keras.Model:
+) -> Saved:
     """What is saved and exported: float32, the full image size, and without the training's loss and
     metrics, which Keras cannot load back once the network is wrapped (test-time augmentation,
     temperature). A network trained on crops (``crop``, augment.crop) is wrapped to take whole
-    faces. The temperature is fitted on the validation part: the test part stays unseen."""
+    faces. The temperature is fitted on the validation part: the test part stays unseen. Its
+    accuracy there is the saved model's, which the last epoch's (one view of each face, the centre
+    crop of a network trained on crops) is not."""
     encoding = prepared.encoding
     model = build_model(
         crop or encoding.image_size, encoding.channels, len(prepared.all_classes), model_params
@@ -45,20 +52,22 @@ def saved_model(
             shift=mp.tta_shift,
             corners=mp.tta_crops,
         )
+    inputs = in_order(prepared.faces, val_idx, encoding.image_size, PREDICT_BATCH)
+    probabilities = np.concatenate([model.predict(batch, verbose=0) for batch in inputs])
+    labels = prepared.labels[val_idx]
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
     if calibrate:
-        inputs = in_order(prepared.faces, val_idx, encoding.image_size, PREDICT_BATCH)
-        model = calibrated(model, inputs, prepared.labels[val_idx])
-    return model
+        model = calibrated(model, probabilities, labels)
+    return Saved(model, accuracy)
 
 
-def calibrated(model: keras.Model, inputs: Iterable[np.ndarray], labels: np.ndarray) -> keras.Model:
+def calibrated(model: keras.Model, probabilities: np.ndarray, labels: np.ndarray) -> keras.Model:
     """``model`` with a temperature fitted on held-out faces (the validation part: the test part
     stays unseen) baked in, so that its probabilities can be read as such. The temperature comes
     after every wrapper: it calibrates what the saved model answers. Where the faces would take the
     temperature past an end of the range searched (every one answered right, say), the fit has no
     answer, and a temperature that sharp would round probabilities to 1 in float32: the model is
-    kept as it is."""
-    probabilities = np.concatenate([model.predict(batch, verbose=0) for batch in inputs])
+    kept as it is. ``probabilities``: the model's on those faces."""
     fit = fit_temperature(probabilities, labels)
     if fit.at_limit:
         how = (

@@ -26,6 +26,7 @@ from emotions.training.batches import Batches, balanced_class_weights, validatio
 from emotions.training.networks import NETWORKS, ModelParams, build_model
 from emotions.training.precision import arithmetic
 
+DIGITS = 5  # significant digits of what is logged: the last bits of floating point stay out
 PLATEAU_PATIENCE = 3  # epochs of stalled validation loss before the learning rate is halved
 
 
@@ -122,11 +123,9 @@ class _EpochLog(DVCLiveCallback):
     of floating point do not show in the committed curves; the run's ``Live`` ends once, after the
     last training phase."""
 
-    DIGITS = 5
-
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(
-            epoch, {name: float(f"{value:.{self.DIGITS}g}") for name, value in (logs or {}).items()}
+            epoch, {name: float(f"{value:.{DIGITS}g}") for name, value in (logs or {}).items()}
         )
 
     def on_train_end(self, logs: dict | None = None) -> None:

@@ -3,6 +3,7 @@ and check it into the model folder."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -10,14 +11,16 @@ import numpy as np
 
 from emotions.data.imaging import to_input
 from emotions.data.store import Prepared
+from emotions.files import write_text
 from emotions.params import AugmentParams, TrainParams
 from emotions.training import workers
 from emotions.training.assemble import saved_model
 from emotions.training.export import save_checked
-from emotions.training.fit import fit
+from emotions.training.fit import DIGITS, fit
 from emotions.training.networks import ModelParams
 
 CHECKED_FACES = 1024  # validation faces the export must answer as Keras does
+SAVED = "saved_model"  # dvclive's summary: the saved model's scores beside the last epoch's
 
 
 def trained_model(
@@ -29,11 +32,12 @@ def trained_model(
     live_dir: Path,
 ) -> keras.Model | None:
     """The network fitted, then wrapped as it is saved; None for a worker other than the chief,
-    which only trains."""
+    which only trains. The saved model's validation accuracy joins dvclive's summary: with
+    test-time views it is what compares recipes on what they ship."""
     trained = fit(prepared, split, model_params, train_params, augment_params, live_dir)
     if train_params.distribute == "multi_worker" and not workers.cluster().chief:
         return None
-    return saved_model(
+    saved = saved_model(
         trained,
         prepared,
         split["val"],
@@ -41,6 +45,15 @@ def trained_model(
         train_params.calibrate,
         augment_params.crop,
     )
+    summary_file = live_dir / "metrics.json"
+    summary = json.loads(summary_file.read_text())
+    summary[SAVED] = {"val_accuracy": float(f"{saved.val_accuracy:.{DIGITS}g}")}
+    write_text(summary_file, json.dumps(summary, indent=4) + "\n")
+    print(
+        f"train: the saved model's validation accuracy, as exported: {saved.val_accuracy:.4f} "
+        f"({SAVED}.val_accuracy)"
+    )
+    return saved.model
 
 
 def train(
