@@ -270,15 +270,15 @@ def predict(*args: object) -> subprocess.CompletedProcess[str]:
     )
 
 
-def tiny_model(model_dir: Path) -> Path:
+def tiny_model(model_dir: Path, seed: int = 0, classes: tuple[str, ...] = CLASSES) -> Path:
     """A stand-in ONNX model, no TensorFlow needed: images (N, 16, 16, 1) -> flatten -> one dense
-    layer -> softmax, with the meta.json predict reads."""
+    layer (weights drawn from ``seed``) -> softmax, with the meta.json predict reads."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     weights = (
-        np.random.default_rng(0)
-        .normal(size=(TINY_SIZE * TINY_SIZE, len(CLASSES)))
+        np.random.default_rng(seed)
+        .normal(size=(TINY_SIZE * TINY_SIZE, len(classes)))
         .astype(np.float32)
     )
     graph = helper.make_graph(
@@ -293,7 +293,7 @@ def tiny_model(model_dir: Path) -> Path:
                 "images", TensorProto.FLOAT, ["n", TINY_SIZE, TINY_SIZE, 1]
             )
         ],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["n", len(CLASSES)])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["n", len(classes)])],
         [numpy_helper.from_array(weights, "w")],
     )
     model_dir.mkdir(parents=True)
@@ -301,7 +301,7 @@ def tiny_model(model_dir: Path) -> Path:
         helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
         model_dir / "model.onnx",
     )
-    meta = {"classes": list(CLASSES), "image_size": TINY_SIZE, "face_detect": False}
+    meta = {"classes": list(classes), "image_size": TINY_SIZE, "face_detect": False}
     (model_dir / "meta.json").write_text(json.dumps(meta))
     return model_dir
 

@@ -1,0 +1,127 @@
+"""Several saved models of the same classes and inputs as one ONNX file: their probabilities
+averaged, then calibrated by one temperature, so that an ensemble ships, loads and predicts as any
+single model does (one file, onnxruntime alone)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, compose, helper, numpy_helper
+
+from emotions.data.store import Prepared
+from emotions.errors import UserError
+from emotions.files import atomic_dir
+from emotions.saved import bundle
+from emotions.saved.calibration import FLOOR, fit_temperature
+from emotions.saved.runtime import TEMPERATURE_KEY, Predictor
+
+OUTPUT = "probabilities"
+
+
+def _metadata(model: onnx.ModelProto) -> dict[str, str]:
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def read_members(folders: Sequence[Path]) -> list[onnx.ModelProto]:
+    """The members' exports, whose meta.json must agree (the same faces in, the same classes out);
+    the first member that differs from the first is named."""
+    if len(folders) < 2:
+        raise UserError(f"an ensemble needs two models or more, got {len(folders)}")
+    first = bundle.read_meta(folders[0])
+    for folder in folders[1:]:
+        own = bundle.read_meta(folder)
+        for field in dataclasses.fields(own):
+            mine, theirs = getattr(own, field.name), getattr(first, field.name)
+            if mine != theirs:
+                raise UserError(
+                    f"{folder / bundle.META_FILE}: {field.name} {mine!r} differs from "
+                    f"{folders[0] / bundle.META_FILE}'s {theirs!r}: an ensemble's members must "
+                    "take the same faces and answer the same classes"
+                )
+    members = []
+    for folder in folders:
+        path = folder / bundle.ONNX_FILE
+        if not path.is_file():
+            raise bundle.missing(path)
+        members.append(onnx.load(str(path)))
+    return members
+
+
+def averaged(members: Sequence[onnx.ModelProto], temperature: float) -> onnx.ModelProto:
+    """One graph: every member reads the same input, their probabilities are averaged, and the
+    average is calibrated as a single model's are, ``softmax(log(mean) / temperature)``. The
+    members' metadata carries over, with the ensemble's temperature."""
+    nodes: list[onnx.NodeProto] = []
+    initializers: list[onnx.TensorProto] = []
+    outputs = []
+    source = members[0].graph.input[0]
+    for index, member in enumerate(members):
+        prefixed = compose.add_prefix(member, f"member{index}/")
+        graph = prefixed.graph
+        nodes.append(helper.make_node("Identity", [source.name], [graph.input[0].name]))
+        nodes.extend(graph.node)
+        initializers.extend(graph.initializer)
+        outputs.append(graph.output[0].name)
+    constants = {
+        "ensemble/share": np.float32(1 / len(members)),
+        "ensemble/floor": np.float32(FLOOR),
+        "ensemble/inverse_temperature": np.float32(1 / temperature),
+    }
+    initializers.extend(numpy_helper.from_array(np.array(v), k) for k, v in constants.items())
+    nodes += [
+        helper.make_node("Sum", outputs, ["ensemble/sum"]),
+        helper.make_node("Mul", ["ensemble/sum", "ensemble/share"], ["ensemble/mean"]),
+        helper.make_node("Max", ["ensemble/mean", "ensemble/floor"], ["ensemble/floored"]),
+        helper.make_node("Log", ["ensemble/floored"], ["ensemble/log"]),
+        helper.make_node("Mul", ["ensemble/log", "ensemble/inverse_temperature"], ["ensemble/z"]),
+        helper.make_node("Softmax", ["ensemble/z"], [OUTPUT], axis=-1),
+    ]
+    classes = members[0].graph.output[0].type.tensor_type.shape.dim[1].dim_value
+    graph = helper.make_graph(
+        nodes,
+        "ensemble",
+        [source],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["N", classes])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=members[0].opset_import)
+    model.ir_version = members[0].ir_version
+    metadata = {**_metadata(members[0]), TEMPERATURE_KEY: f"{temperature:g}"}
+    helper.set_model_props(model, metadata)
+    model.doc_string = f"An ensemble of {len(members)} models. {members[0].doc_string}"
+    onnx.checker.check_model(model)
+    return model
+
+
+def write_ensemble(
+    folders: Sequence[Path], prepared: Prepared, rows: np.ndarray, out: Path
+) -> dict[str, float]:
+    """The members averaged into ``out`` (model.onnx and the first member's meta.json), the
+    temperature fitted on the prepared faces ``rows``, which no member may have trained on (their
+    validation part: the test part stays unseen). Returns the accuracy there of each member and of
+    the ensemble."""
+    predictors = [Predictor(folder) for folder in folders]  # each named if its files are unusable
+    members = read_members(folders)
+    if prepared.encoding != predictors[0].meta:
+        raise UserError(
+            f"the prepared faces are {prepared.encoding}, but the models take {predictors[0].meta}"
+        )
+    labels = prepared.labels[rows]
+    answers = [predictor.stored(prepared.faces, rows) for predictor in predictors]
+    mean = np.mean(answers, axis=0)
+    fit = fit_temperature(mean, labels)
+    temperature = 1.0 if fit.at_limit else fit.temperature  # as a single model's calibration does
+    with atomic_dir(out) as tmp:
+        onnx.save(averaged(members, temperature), str(tmp / bundle.ONNX_FILE))
+        bundle.write_meta(bundle.read_meta(folders[0]), tmp)
+        Predictor(tmp)  # the ONNX check: meta.json and the graph agree
+    accuracy = {
+        str(f): float(np.mean(a.argmax(axis=1) == labels))
+        for f, a in zip(folders, answers, strict=True)
+    }
+    accuracy["ensemble"] = float(np.mean(mean.argmax(axis=1) == labels))
+    return accuracy
