@@ -4,8 +4,12 @@ from the workspace that trained it (a clone of this project after ``dvc exp run`
 on ``PublicTest/`` as ``python -m stages.evaluate --model pretrained/NAME --data .../PublicTest``
 scores it (the test suite compares the two where ``../shared`` exists).
 
+With ``--with-shipped``, the new model joins the one in ``pretrained/NAME`` (trained on the same
+data and split) as one ensemble file (``emotions.saved.ensemble``), and the card carries the earlier
+model's training section over from its own card.
+
     python tools/ship.py WORKSPACE NAME --recipe best-seven --log WORKSPACE.log \
-        --data ../shared/data/fer2013 [--set train.precision=float32 ...]
+        --command "python -m emotions.recipes ..." [--data ../shared/data/fer2013] [--with-shipped]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +30,13 @@ import yaml
 from emotions import params, recipes
 from emotions.data import splitting, store
 from emotions.evaluation.scoring import score_labelled_set
+from emotions.saved.ensemble import write_ensemble
 from emotions.saved.runtime import Predictor
 from emotions.training.precision import describe_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ("model.onnx", "meta.json")
+TRAINED = re.compile(r"\n## How it was trained\n\n(.*?)\n## Test metrics", re.S)
 
 
 def source_hash(workspace: Path) -> str:
@@ -66,29 +73,63 @@ def per_class_table(metrics: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def run_section(workspace: Path, recipe: str, command: str, log: str, shipped_val: float) -> str:
+    """How one network was trained: the command, code, recipe, seed, CPU, speed and validation."""
+    val = json.loads((workspace / "dvclive" / "train" / "metrics.json").read_text())["eval"]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=workspace, capture_output=True, text=True
+    ).stdout.strip()
+    changes = dict(sorted(recipes.load(recipe, ROOT / "recipes").items()))
+    recipe_params = yaml.safe_dump(changes, default_flow_style=None, width=96).strip()
+    trained = logged(r"train: (.* images/s)", log)
+    seed = yaml.safe_load((workspace / "params.yaml").read_text())["train"]["seed"]
+    return f"""```bash
+{command}
+```
+
+Code at commit `{commit}`; recipe `recipes/{recipe}.yaml`, which sets on top of `params.yaml`:
+
+```yaml
+{recipe_params}
+```
+
+Seed {seed}, float32 arithmetic, on {describe_cpu()}: {trained}.
+Validation accuracy: {val["accuracy"]:.4f} at the last epoch (one view of each face),
+{shipped_val:.4f} as shipped (its test-time views averaged).
+"""
+
+
+def ensemble_section(runs: list[str], accuracy: list[float], earlier_commit: str) -> str:
+    """How an ensemble of the new run and the model shipped before was made, each one's own section
+    below the figures that chose it."""
+    return f"""Two networks in one file: their probabilities averaged, then calibrated by one
+temperature fitted on the validation part they share (`tools/ship.py --with-shipped`,
+`emotions/saved/ensemble.py`). Validation accuracy, test-time views averaged: the new run
+{accuracy[0]:.4f}, the model shipped before {accuracy[1]:.4f}, the ensemble {accuracy[2]:.4f}.
+
+### The new run
+
+{runs[0]}
+### The model shipped before (commit `{earlier_commit}`), as its card said
+
+{runs[1]}"""
+
+
 def card(
     name: str,
     workspace: Path,
-    recipe: str,
-    command: str,
+    how: str,
+    networks: int,
     log: str,
     test: dict[str, Any],
     test_path: str,
 ) -> str:
     meta = json.loads((workspace / "models" / "meta.json").read_text())
-    val = json.loads((workspace / "dvclive" / "train" / "metrics.json").read_text())["eval"]
-    shipped_val = saved_val_accuracy(ROOT / "pretrained" / name, workspace)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=workspace, capture_output=True, text=True
-    ).stdout.strip()
-    size_mb = (workspace / "models" / "model.onnx").stat().st_size / 2**20
+    size_mb = (ROOT / "pretrained" / name / "model.onnx").stat().st_size / 2**20
     calibration = test["calibration"]
     classes = ", ".join(meta["classes"])
-    changes = dict(sorted(recipes.load(recipe, ROOT / "recipes").items()))
-    recipe_params = yaml.safe_dump(changes, default_flow_style=None, width=96).strip()
     read = logged(r"prepare: (\d+) read", log)
-    trained = logged(r"train: (.* images/s)", log)
-    seed = yaml.safe_load((workspace / "params.yaml").read_text())["train"]["seed"]
+    what = "a CNN that reads" if networks == 1 else f"{networks} CNNs, averaged, that read"
     ece = f"{calibration['ece_before']:.4f} before, {calibration['ece_after']:.4f} after"
     nll = f"{calibration['nll_before']:.4f} -> {calibration['nll_after']:.4f}"
     side = f"{meta['image_size']}x{meta['image_size']}"
@@ -101,7 +142,7 @@ def card(
     )
     return f"""# {name}: emotion of a face, {len(meta["classes"])} classes, from FER-2013
 
-`model.onnx` ({size_mb:.1f} MB) and `meta.json`: a CNN that reads a {side} {meta["color"]} face
+`model.onnx` ({size_mb:.1f} MB) and `meta.json`: {what} a {side} {meta["color"]} face
 and gives the probability of each of {classes}.
 It runs with onnxruntime alone (no TensorFlow, no pipeline run):
 
@@ -123,20 +164,7 @@ faces also in `PublicTest/`, and trained on `Training/`, 5% of it held out for v
 
 ## How it was trained
 
-```bash
-{command}
-```
-
-Code at commit `{commit}`; recipe `recipes/{recipe}.yaml`, which sets on top of `params.yaml`:
-
-```yaml
-{recipe_params}
-```
-
-Seed {seed}, float32 arithmetic, on {describe_cpu()}: {trained}.
-Validation accuracy: {val["accuracy"]:.4f} at the last epoch (one view of each face),
-{shipped_val:.4f} as shipped (its test-time views averaged).
-
+{how}
 ## Test metrics: `PublicTest/`, {test["test_images"]} faces
 
 ```bash
@@ -147,9 +175,9 @@ accuracy **{test["accuracy"]:.4f}**, macro-F1 **{test["macro_f1"]:.4f}**
 
 {per_class_table(test)}
 
-Calibration (the saved model divides its logits by a temperature fitted on validation,
-{calibration["temperature"]:.3f}): expected calibration error {ece}; negative log-likelihood
-{nll}.
+Calibration (the saved model answers `softmax(log(p) / T)` of its own probabilities `p`, the
+temperature `T` fitted on validation, {calibration["temperature"]:.3f}): expected calibration
+error {ece}; negative log-likelihood {nll}.
 
 ## Intended use
 
@@ -180,21 +208,60 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True, help="the training run's output")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "fer2013")
     parser.add_argument("--command", required=True, help="the command that trained it")
+    parser.add_argument(
+        "--with-shipped",
+        action="store_true",
+        help="ship an ensemble of this model and the one in pretrained/NAME (the same split)",
+    )
     args = parser.parse_args()
     target = ROOT / "pretrained" / args.name
-    target.mkdir(parents=True, exist_ok=True)
-    for file in SHIPPED:
-        shutil.copy(args.workspace / "models" / file, target / file)
-    Predictor(target)  # the ONNX check: meta.json and the graph agree
+    log = args.log.read_text()
+    run = args.workspace, args.recipe, args.command, log
+    if args.with_shipped:
+        how = with_shipped(target, args.workspace, run)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for file in SHIPPED:
+            shutil.copy(args.workspace / "models" / file, target / file)
+        Predictor(target)  # the ONNX check: meta.json and the graph agree
+        how = run_section(*run, saved_val_accuracy(target, args.workspace))
     test = score_labelled_set(
         target, args.data / "PublicTest", params.load(params.DataParams)
     ).metrics
     test_path = "../shared/data/fer2013/PublicTest"
-    text = card(
-        args.name, args.workspace, args.recipe, args.command, args.log.read_text(), test, test_path
-    )
+    networks = 2 if args.with_shipped else 1
+    text = card(args.name, args.workspace, how, networks, log, test, test_path)
     (target / "MODEL_CARD.md").write_text(text, encoding="utf-8")
     print(f"ship: {target}: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
+
+
+def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> str:
+    """The workspace's model and the one shipped in ``target`` averaged into ``target``; the card's
+    training section for both. The earlier model must have trained on the same data (its card's
+    DVC hash) and so, by the same split params, on the same split."""
+    earlier_card = (target / "MODEL_CARD.md").read_text(encoding="utf-8")
+    if source_hash(workspace) not in earlier_card:
+        sys.exit(f"ship: {target}'s card names other data than {workspace}'s dvc.lock")
+    earlier_run = TRAINED.search(earlier_card)
+    if not earlier_run:
+        sys.exit(f"ship: {target}'s card has no training section")
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", str(target / "model.onnx")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        earlier = Path(tmp) / "earlier"
+        shutil.copytree(target, earlier)
+        prepared = store.load(workspace / "data" / "prepared")
+        val = splitting.load(workspace / "data" / "split.npz")["val"]
+        members = [workspace / "models", earlier]
+        accuracy = list(write_ensemble(members, prepared, val, target).values())
+    for line in zip(["new run", "shipped before", "ensemble"], accuracy, strict=True):
+        print(f"ship: validation accuracy {line[1]:.4f} ({line[0]}, {len(val)} faces)")
+    runs = [run_section(*run, accuracy[0]), earlier_run.group(1)]
+    return ensemble_section(runs, accuracy, commit)
 
 
 if __name__ == "__main__":
