@@ -88,6 +88,6 @@ def test_an_unknown_recipe_is_one_error_line() -> None:
     assert result.returncode == 2 and result.stdout == ""
     assert (
         result.stderr
-        == "error: recipes/fastest.yaml: no such recipe (the recipes are: best, best-seven, crowd, "
-        "extra, previous, recommended, sample, seven)\n"
+        == "error: recipes/fastest.yaml: no such recipe (the recipes are: best, best-crops, "
+        "best-seven, crowd, extra, previous, recommended, sample, seven, seven-long)\n"
     )
