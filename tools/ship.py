@@ -129,7 +129,11 @@ def card(
     calibration = test["calibration"]
     classes = ", ".join(meta["classes"])
     read = logged(r"prepare: (\d+) read", log)
-    what = "a CNN that reads" if networks == 1 else f"{networks} CNNs, averaged, that read"
+    what, reads, gives = (
+        ("a CNN", "reads", "gives")
+        if networks == 1
+        else (f"{networks} CNNs, averaged,", "read", "give")
+    )
     ece = f"{calibration['ece_before']:.4f} before, {calibration['ece_after']:.4f} after"
     nll = f"{calibration['nll_before']:.4f} -> {calibration['nll_after']:.4f}"
     side = f"{meta['image_size']}x{meta['image_size']}"
@@ -142,8 +146,8 @@ def card(
     )
     return f"""# {name}: emotion of a face, {len(meta["classes"])} classes, from FER-2013
 
-`model.onnx` ({size_mb:.1f} MB) and `meta.json`: {what} a {side} {meta["color"]} face
-and gives the probability of each of {classes}.
+`model.onnx` ({size_mb:.1f} MB) and `meta.json`: {what} that {reads} a {side} {meta["color"]} face
+and {gives} the probability of each of {classes}.
 It runs with onnxruntime alone (no TensorFlow, no pipeline run):
 
 ```bash
