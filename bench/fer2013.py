@@ -230,7 +230,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     tables = []
     for classes, names in groups.items():
         rows = [
-            "| configuration | val accuracy | saved model's val accuracy | accuracy | macro-F1 | "
+            "| configuration | val accuracy, last epoch | val accuracy, saved | accuracy | "
+            "macro-F1 | "
             + " | ".join(f"F1 {c}" for c in classes)
             + " | ECE before -> after | epochs | train time | train images/s | predict images/s | "
             "whole `dvc exp run` |",
