@@ -29,6 +29,7 @@ import yaml
 
 from emotions import params, recipes
 from emotions.data import splitting, store
+from emotions.data.store import Prepared
 from emotions.evaluation.scoring import score_labelled_set
 from emotions.saved.ensemble import write_ensemble
 from emotions.saved.runtime import Predictor
@@ -54,11 +55,18 @@ def logged(pattern: str, log: str) -> str:
     return match.group(1)
 
 
+def validation_part(workspace: Path) -> tuple[Prepared, np.ndarray]:
+    """The workspace's prepared faces and the rows of its validation part."""
+    return (
+        store.load(workspace / "data" / "prepared"),
+        splitting.load(workspace / "data" / "split.npz")["val"],
+    )
+
+
 def saved_val_accuracy(target: Path, workspace: Path) -> float:
     """The shipped file's accuracy on the workspace's validation part, its test-time views averaged:
     recomputed here, so that a workspace trained before train logged it ships as well."""
-    prepared = store.load(workspace / "data" / "prepared")
-    val = splitting.load(workspace / "data" / "split.npz")["val"]
+    prepared, val = validation_part(workspace)
     answers = Predictor(target).stored(prepared.faces, val).argmax(axis=1)
     return float(np.mean(answers == prepared.labels[val]))
 
@@ -258,8 +266,7 @@ def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str])
     with tempfile.TemporaryDirectory() as tmp:
         earlier = Path(tmp) / "earlier"
         shutil.copytree(target, earlier)
-        prepared = store.load(workspace / "data" / "prepared")
-        val = splitting.load(workspace / "data" / "split.npz")["val"]
+        prepared, val = validation_part(workspace)
         members = [workspace / "models", earlier]
         accuracy = list(write_ensemble(members, prepared, val, target).values())
     for line in zip(["new run", "shipped before", "ensemble"], accuracy, strict=True):

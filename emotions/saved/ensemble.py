@@ -117,7 +117,7 @@ def write_ensemble(
     temperature = 1.0 if fit.at_limit else fit.temperature  # as a single model's calibration does
     with atomic_dir(out) as tmp:
         onnx.save(averaged(members, temperature), str(tmp / bundle.ONNX_FILE))
-        bundle.write_meta(bundle.read_meta(folders[0]), tmp)
+        bundle.write_meta(predictors[0].meta, tmp)
         Predictor(tmp)  # the ONNX check: meta.json and the graph agree
     accuracy = {
         str(f): float(np.mean(a.argmax(axis=1) == labels))
