@@ -89,5 +89,5 @@ def test_an_unknown_recipe_is_one_error_line() -> None:
     assert (
         result.stderr
         == "error: recipes/fastest.yaml: no such recipe (the recipes are: best, best-crops, "
-        "best-seven, crowd, extra, previous, recommended, sample, seven, seven-long)\n"
+        "best-seven, crowd, extra, previous, recommended, sample, seven, seven-crops, seven-long)\n"
     )
