@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emotions.data import store
 from emotions.data.encoding import Encoding
 from emotions.errors import UserError
 from emotions.saved.calibration import fit_temperature, tempered
@@ -48,19 +49,6 @@ def test_the_ensemble_answers_the_calibrated_mean_of_its_members(tmp_path: Path)
     for member, answer in zip(members, answers, strict=True):
         assert accuracy[str(member)] == np.mean(answer[rows].argmax(axis=1) == labels[rows])
     assert accuracy["ensemble"] == np.mean(mean[rows].argmax(axis=1) == labels[rows])
-
-
-def test_members_that_differ_are_named(tmp_path: Path) -> None:
-    from emotions.saved.ensemble import read_members
-
-    first = tiny_model(tmp_path / "first")
-    other = tiny_model(tmp_path / "other", seed=1, classes=("angry", "happy", "neutral"))
-    with pytest.raises(UserError) as raised:
-        read_members([first, other])
-    assert str(raised.value).startswith(f"{other / 'meta.json'}: classes ('angry', 'happy', ")
-    assert f"differs from {first / 'meta.json'}'s ('angry', 'happy', 'sad')" in str(raised.value)
-    with pytest.raises(UserError, match="an ensemble needs two models or more, got 1"):
-        read_members([first])
 
 
 def workspace_with_a_split(folder: Path) -> Path:
@@ -103,3 +91,49 @@ def test_the_tool_reports_each_member_and_leaves_nothing_on_bad_input(tmp_path: 
     alone = ensemble_tool(tmp_path / "alone", members[0], "--workspace", workspace)
     assert_one_error_line(alone, "an ensemble needs two models or more, got 1")
     assert not (tmp_path / "alone").exists()
+
+
+def test_members_that_differ_are_named_and_nothing_is_written(tmp_path: Path) -> None:
+    from emotions.saved.ensemble import write_ensemble
+
+    workspace = workspace_with_a_split(tmp_path / "workspace")
+    prepared, rows = store.load(workspace / "data" / "prepared"), np.arange(10, 20)
+    first = tiny_model(tmp_path / "first")
+    other = tiny_model(tmp_path / "other", seed=1, classes=("angry", "happy", "neutral"))
+    with pytest.raises(UserError) as raised:
+        write_ensemble([first, other], prepared, rows, tmp_path / "out")
+    assert str(raised.value).startswith(f"{other / 'meta.json'}: classes ('angry', 'happy', ")
+    assert f"differs from {first / 'meta.json'}'s ('angry', 'happy', 'sad')" in str(raised.value)
+    with pytest.raises(UserError, match="an ensemble needs two models or more, got 1"):
+        write_ensemble([first], prepared, rows, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_ensemble_joining_others_weighs_as_its_networks(tmp_path: Path) -> None:
+    from emotions.saved.ensemble import write_ensemble
+
+    workspace = workspace_with_a_split(tmp_path / "workspace")
+    prepared, rows = store.load(workspace / "data" / "prepared"), np.arange(10, 20)
+    nets = [tiny_model(tmp_path / f"m{seed}", seed=seed) for seed in range(3)]
+    pair = tmp_path / "pair"
+    write_ensemble(nets[1:], prepared, rows, pair)
+    nested = write_ensemble([nets[0], pair], prepared, rows, tmp_path / "nested")
+    flat = write_ensemble(nets, prepared, rows, tmp_path / "flat")
+
+    assert list(nested) == [
+        str(nets[0]),
+        f"{pair}, network 1 of 2",
+        f"{pair}, network 2 of 2",
+        "ensemble",
+    ]
+    assert list(nested.values()) == list(flat.values())
+    images = faces(40, seed=7) / np.float32(255)
+    nested_model, flat_model = Predictor(tmp_path / "nested"), Predictor(tmp_path / "flat")
+    assert nested_model.temperature == flat_model.temperature
+    np.testing.assert_allclose(
+        nested_model.probabilities(images), flat_model.probabilities(images), atol=1e-6
+    )
+    mean = np.mean([Predictor(n).probabilities(images) for n in nets], axis=0)
+    np.testing.assert_allclose(
+        flat_model.probabilities(images), tempered(mean, flat_model.temperature), atol=1e-5
+    )

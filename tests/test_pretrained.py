@@ -63,6 +63,21 @@ def test_the_card_is_complete_and_true_to_the_files(name: str) -> None:
         assert f"| {label} |" in card, f"no F1 row for {label}"
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_card_describes_each_network_the_model_averages(name: str) -> None:
+    """What tools/ship.py --with-shipped reads back when a further network joins them."""
+    import onnx
+
+    from emotions.saved.ensemble import networks
+    from tools.ship import shipped_sections
+
+    folder = ROOT / "pretrained" / name
+    sections = shipped_sections(card_of(name), folder)
+    assert len(sections) == len(networks(onnx.load(str(folder / "model.onnx"))))
+    for recipe in sections:
+        assert (ROOT / "recipes" / f"{recipe}.yaml").is_file()
+
+
 def test_every_shipped_model_is_a_dvc_artifact() -> None:
     artifacts = yaml.safe_load((ROOT / "dvc.yaml").read_text())["artifacts"]
     paths = {spec["path"] for spec in artifacts.values()}

@@ -1,6 +1,7 @@
 """Average saved models of the same classes into one model folder (``model.onnx`` and ``meta.json``)
 that ships, loads and predicts as a single model does; its temperature is fitted on the validation
-part of the workspace that trained the members, which must all have trained on that split.
+part of the workspace that trained the members, which must all have trained on that split. A member
+that is itself an ensemble joins as its networks, each network weighing the same.
 
     python tools/ensemble.py OUT MEMBER MEMBER... --workspace WORKSPACE
 """

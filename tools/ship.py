@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import yaml
 
 from emotions import params, recipes
 from emotions.data import splitting, store
 from emotions.data.store import Prepared
 from emotions.evaluation.scoring import score_labelled_set
-from emotions.saved.ensemble import write_ensemble
+from emotions.saved.ensemble import networks, write_ensemble
 from emotions.saved.runtime import Predictor
 from emotions.training.precision import describe_cpu
 
@@ -107,27 +108,41 @@ Validation accuracy: {val["accuracy"]:.4f} at the last epoch (one view of each f
 """
 
 
-def ensemble_section(runs: list[str], accuracy: list[float], earlier_commit: str) -> str:
-    """How an ensemble of the new run and the model shipped before was made, each one's own section
-    below the figures that chose it."""
-    return f"""Two networks in one file: their probabilities averaged, then calibrated by one
-temperature fitted on the validation part they share (`tools/ship.py --with-shipped`,
-`emotions/saved/ensemble.py`). Validation accuracy, test-time views averaged: the new run
-{accuracy[0]:.4f}, the model shipped before {accuracy[1]:.4f}, the ensemble {accuracy[2]:.4f}.
+def ensemble_section(sections: dict[str, str], accuracy: list[float], earlier: str) -> str:
+    """How an ensemble of the new run and the networks shipped before was made: the validation
+    figures that chose it, then each network's own section (``sections``: by recipe)."""
+    each = ", ".join(f"`{r}` {a:.4f}" for r, a in zip(sections, accuracy, strict=False))
+    body = "\n".join(f"### `{recipe}`\n\n{text.strip()}\n" for recipe, text in sections.items())
+    return f"""{len(sections)} networks in one file: their probabilities averaged, each network
+weighing the same, then calibrated by one temperature fitted on the validation part they share
+(`tools/ship.py --with-shipped`, `emotions/saved/ensemble.py`). Validation accuracy, test-time
+views averaged: {each}; the ensemble {accuracy[-1]:.4f}. The new run is the first; the others
+were shipped before (commit `{earlier}`), their sections as that card gave them.
 
-### The new run
+{body}"""
 
-{runs[0]}
-### The model shipped before (commit `{earlier_commit}`), as its card said
 
-{runs[1]}"""
+def shipped_sections(card_text: str, where: Path) -> dict[str, str]:
+    """The training section of a card, one entry per network, by recipe."""
+    section = TRAINED.search(card_text)
+    if not section:
+        sys.exit(f"ship: {where}'s card has no training section")
+    parts = re.split(r"^### .*\n\n", section.group(1), flags=re.M)
+    runs = parts[1:] if len(parts) > 1 else parts
+    sections = {}
+    for run in runs:
+        recipe = re.search(r"recipe `recipes/([\w.-]+)\.yaml`", run)
+        if not recipe:
+            sys.exit(f"ship: {where}'s card has a training section that names no recipe")
+        sections[recipe.group(1)] = run
+    return sections
 
 
 def card(
     name: str,
     workspace: Path,
     how: str,
-    networks: int,
+    count: int,
     log: str,
     test: dict[str, Any],
     test_path: str,
@@ -138,9 +153,7 @@ def card(
     classes = ", ".join(meta["classes"])
     read = logged(r"prepare: (\d+) read", log)
     what, reads, gives = (
-        ("a CNN", "reads", "gives")
-        if networks == 1
-        else (f"{networks} CNNs, averaged,", "read", "give")
+        ("a CNN", "reads", "gives") if count == 1 else (f"{count} CNNs, averaged,", "read", "give")
     )
     ece = f"{calibration['ece_before']:.4f} before, {calibration['ece_after']:.4f} after"
     nll = f"{calibration['nll_before']:.4f} -> {calibration['nll_after']:.4f}"
@@ -229,8 +242,9 @@ def main() -> None:
     target = ROOT / "pretrained" / args.name
     log = args.log.read_text()
     run = args.workspace, args.recipe, args.command, log
+    count = 1
     if args.with_shipped:
-        how = with_shipped(target, args.workspace, run)
+        how, count = with_shipped(target, args.workspace, run)
     else:
         target.mkdir(parents=True, exist_ok=True)
         for file in SHIPPED:
@@ -241,22 +255,24 @@ def main() -> None:
         target, args.data / "PublicTest", params.load(params.DataParams)
     ).metrics
     test_path = "../shared/data/fer2013/PublicTest"
-    networks = 2 if args.with_shipped else 1
-    text = card(args.name, args.workspace, how, networks, log, test, test_path)
+    text = card(args.name, args.workspace, how, count, log, test, test_path)
     (target / "MODEL_CARD.md").write_text(text, encoding="utf-8")
     print(f"ship: {target}: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
 
 
-def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> str:
-    """The workspace's model and the one shipped in ``target`` averaged into ``target``; the card's
-    training section for both. The earlier model must have trained on the same data (its card's
-    DVC hash) and so, by the same split params, on the same split."""
+def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> tuple[str, int]:
+    """The workspace's model and the networks shipped in ``target`` averaged into ``target``; the
+    card's training section for all, and their number. The earlier networks must have trained on
+    the same data (its card's DVC hash) and so, by the same split params, on the same split."""
     earlier_card = (target / "MODEL_CARD.md").read_text(encoding="utf-8")
     if source_hash(workspace) not in earlier_card:
         sys.exit(f"ship: {target}'s card names other data than {workspace}'s dvc.lock")
-    earlier_run = TRAINED.search(earlier_card)
-    if not earlier_run:
-        sys.exit(f"ship: {target}'s card has no training section")
+    earlier_runs = shipped_sections(earlier_card, target)
+    if run[1] in earlier_runs:
+        sys.exit(f"ship: {target} already holds a network of recipe {run[1]}")
+    held = len(networks(onnx.load(str(target / "model.onnx"))))
+    if held != len(earlier_runs):
+        sys.exit(f"ship: {target}'s card describes {len(earlier_runs)} networks, its model {held}")
     commit = subprocess.run(
         ["git", "log", "-1", "--format=%h", "--", str(target / "model.onnx")],
         cwd=ROOT,
@@ -268,11 +284,12 @@ def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str])
         shutil.copytree(target, earlier)
         prepared, val = validation_part(workspace)
         members = [workspace / "models", earlier]
-        accuracy = list(write_ensemble(members, prepared, val, target).values())
-    for line in zip(["new run", "shipped before", "ensemble"], accuracy, strict=True):
-        print(f"ship: validation accuracy {line[1]:.4f} ({line[0]}, {len(val)} faces)")
-    runs = [run_section(*run, accuracy[0]), earlier_run.group(1)]
-    return ensemble_section(runs, accuracy, commit)
+        accuracy = write_ensemble(members, prepared, val, target)
+    for name, value in accuracy.items():
+        print(f"ship: validation accuracy {value:.4f} ({name}, {len(val)} faces)")
+    figures = list(accuracy.values())
+    sections = {run[1]: run_section(*run, figures[0]), **earlier_runs}
+    return ensemble_section(sections, figures, commit), len(sections)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,17 @@ single model does (one file, onnxruntime alone)."""
 from __future__ import annotations
 
 import dataclasses
+import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, compose, helper, numpy_helper
+from onnx.utils import Extractor
 
+from emotions.data.encoding import Encoding
 from emotions.data.store import Prepared
 from emotions.errors import UserError
 from emotions.files import atomic_dir
@@ -20,20 +24,21 @@ from emotions.saved.calibration import FLOOR, fit_temperature
 from emotions.saved.runtime import TEMPERATURE_KEY, Predictor
 
 OUTPUT = "probabilities"
+SUM = "ensemble/sum"  # the node's output whose inputs are the members' probabilities
+DOC = re.compile(r"^An ensemble of \d+ models\. ")
 
 
 def _metadata(model: onnx.ModelProto) -> dict[str, str]:
     return {prop.key: prop.value for prop in model.metadata_props}
 
 
-def read_members(folders: Sequence[Path]) -> list[onnx.ModelProto]:
-    """The members' exports, whose meta.json must agree (the same faces in, the same classes out);
-    the first member that differs from the first is named."""
+def _check_agree(folders: Sequence[Path], metas: Sequence[Encoding]) -> None:
+    """The members must take the same faces and answer the same classes: the first that differs
+    from the first member is named."""
     if len(folders) < 2:
         raise UserError(f"an ensemble needs two models or more, got {len(folders)}")
-    first = bundle.read_meta(folders[0])
-    for folder in folders[1:]:
-        own = bundle.read_meta(folder)
+    first = metas[0]
+    for folder, own in zip(folders[1:], metas[1:], strict=True):
         for field in dataclasses.fields(own):
             mine, theirs = getattr(own, field.name), getattr(first, field.name)
             if mine != theirs:
@@ -42,13 +47,26 @@ def read_members(folders: Sequence[Path]) -> list[onnx.ModelProto]:
                     f"{folders[0] / bundle.META_FILE}'s {theirs!r}: an ensemble's members must "
                     "take the same faces and answer the same classes"
                 )
-    members = []
-    for folder in folders:
-        path = folder / bundle.ONNX_FILE
-        if not path.is_file():
-            raise bundle.missing(path)
-        members.append(onnx.load(str(path)))
-    return members
+
+
+def networks(model: onnx.ModelProto) -> list[onnx.ModelProto]:
+    """The networks a saved model averages: an ensemble written here is taken apart, so that one
+    joining others weighs as its networks and not as one; any other model is one network. Each
+    keeps the metadata, its own calibration (in its graph) and not the ensemble's temperature."""
+    sums = [node for node in model.graph.node if list(node.output) == [SUM]]
+    if not sums:
+        return [model]
+    extractor = Extractor(onnx.shape_inference.infer_shapes(model))
+    metadata = _metadata(model)
+    metadata.pop(TEMPERATURE_KEY, None)
+    parts = []
+    for output in sums[0].input:
+        part = extractor.extract_model([model.graph.input[0].name], [output])
+        part.ir_version = model.ir_version
+        helper.set_model_props(part, metadata)
+        part.doc_string = DOC.sub("", model.doc_string)
+        parts.append(part)
+    return parts
 
 
 def averaged(members: Sequence[onnx.ModelProto], temperature: float) -> onnx.ModelProto:
@@ -100,28 +118,44 @@ def averaged(members: Sequence[onnx.ModelProto], temperature: float) -> onnx.Mod
 def write_ensemble(
     folders: Sequence[Path], prepared: Prepared, rows: np.ndarray, out: Path
 ) -> dict[str, float]:
-    """The members averaged into ``out`` (model.onnx and the first member's meta.json), the
-    temperature fitted on the prepared faces ``rows``, which no member may have trained on (their
-    validation part: the test part stays unseen). Returns the accuracy there of each member and of
-    the ensemble."""
+    """The members' networks averaged into ``out`` (model.onnx and the first member's meta.json),
+    each network weighing the same, the temperature fitted on the prepared faces ``rows``, which no
+    member may have trained on (their validation part: the test part stays unseen). Returns the
+    accuracy there of each network and of the ensemble."""
     predictors = [Predictor(folder) for folder in folders]  # each named if its files are unusable
-    members = read_members(folders)
-    if prepared.encoding != predictors[0].meta:
-        raise UserError(
-            f"the prepared faces are {prepared.encoding}, but the models take {predictors[0].meta}"
-        )
+    meta = predictors[0].meta
+    _check_agree(folders, [predictor.meta for predictor in predictors])
+    if prepared.encoding != meta:
+        raise UserError(f"the prepared faces are {prepared.encoding}, but the models take {meta}")
+    named = {}
+    for folder in folders:
+        parts = networks(onnx.load(str(folder / bundle.ONNX_FILE)))
+        for index, part in enumerate(parts, 1):
+            named[
+                f"{folder}, network {index} of {len(parts)}" if len(parts) > 1 else str(folder)
+            ] = part
     labels = prepared.labels[rows]
-    answers = [predictor.stored(prepared.faces, rows) for predictor in predictors]
+    answers = [_answers(part, meta, prepared, rows) for part in named.values()]
     mean = np.mean(answers, axis=0)
     fit = fit_temperature(mean, labels)
     temperature = 1.0 if fit.at_limit else fit.temperature  # as a single model's calibration does
     with atomic_dir(out) as tmp:
-        onnx.save(averaged(members, temperature), str(tmp / bundle.ONNX_FILE))
-        bundle.write_meta(predictors[0].meta, tmp)
+        onnx.save(averaged(list(named.values()), temperature), str(tmp / bundle.ONNX_FILE))
+        bundle.write_meta(meta, tmp)
         Predictor(tmp)  # the ONNX check: meta.json and the graph agree
     accuracy = {
-        str(f): float(np.mean(a.argmax(axis=1) == labels))
-        for f, a in zip(folders, answers, strict=True)
+        name: float(np.mean(a.argmax(axis=1) == labels))
+        for name, a in zip(named, answers, strict=True)
     }
     accuracy["ensemble"] = float(np.mean(mean.argmax(axis=1) == labels))
     return accuracy
+
+
+def _answers(
+    network: onnx.ModelProto, meta: Encoding, prepared: Prepared, rows: np.ndarray
+) -> np.ndarray:
+    """One network's probabilities for the prepared faces ``rows``, run as a saved model is."""
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx.save(network, str(Path(tmp) / bundle.ONNX_FILE))
+        bundle.write_meta(meta, Path(tmp))
+        return Predictor(Path(tmp)).stored(prepared.faces, rows)
