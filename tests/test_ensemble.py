@@ -106,6 +106,14 @@ def test_members_that_differ_are_named_and_nothing_is_written(tmp_path: Path) ->
     assert f"differs from {first / 'meta.json'}'s ('angry', 'happy', 'sad')" in str(raised.value)
     with pytest.raises(UserError, match="an ensemble needs two models or more, got 1"):
         write_ensemble([first], prepared, rows, tmp_path / "out")
+    larger = Encoding(CLASSES, 2 * TINY_SIZE, face_detect=False)
+    larger_faces = np.zeros((4, 2 * TINY_SIZE, 2 * TINY_SIZE), np.uint8)
+    other_faces = prepared_from(larger_faces, np.arange(4) % 3, larger, tmp_path / "larger")
+    second = tiny_model(tmp_path / "second", seed=2)
+    with pytest.raises(
+        UserError, match=f"{first}: the model takes 16x16 gray faces, the prepared "
+    ):
+        write_ensemble([first, second], other_faces, np.arange(4), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

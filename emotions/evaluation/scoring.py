@@ -22,6 +22,7 @@ from emotions.evaluation.metrics import Evaluation
 from emotions.evaluation.reports import write_reports
 from emotions.files import write_text
 from emotions.params import DataParams, PrepareParams
+from emotions.saved import bundle
 from emotions.saved.runtime import Predictor
 
 # a labelled set prepared for scoring is sharded as prepare's default says
@@ -70,27 +71,13 @@ def _evaluation(
     return evaluation, time.perf_counter() - started
 
 
-def _same_inputs(model_dir: Path, model: Encoding, data: Encoding) -> None:
-    if model.classes != data.classes:
-        raise UserError(
-            f"{model_dir}: model classes {model.classes} differ from the data's {data.classes}"
-        )
-    if (model.image_size, model.color) != (data.image_size, data.color):
-        raise UserError(
-            f"{model_dir}: the model takes {model.image_size}x{model.image_size} {model.color} "
-            "faces, "
-            f"the prepared data holds {data.image_size}x{data.image_size} {data.color} ones (run "
-            "`dvc repro`)"
-        )
-
-
 def score_test_part(model_dir: Path, prepared_dir: Path, split_path: Path, out_dir: Path) -> Score:
     """The evaluate stage: the test part of the prepared data, every report written into ``out_dir``
     (the mistakes explained by the model itself), with the crowd's scores where the data has
     votes."""
     predictor = Predictor(model_dir)
     prepared = store.load(prepared_dir)
-    _same_inputs(model_dir, predictor.meta, prepared.encoding)
+    bundle.check_inputs(model_dir, predictor.meta, prepared.encoding, " (run `dvc repro`)")
     test = splitting.load(split_path)["test"]
     evaluation, seconds = _evaluation(predictor, prepared.faces, test, prepared.labels[test])
     votes = None if prepared.votes is None else prepared.votes[test][:, : len(prepared.classes)]

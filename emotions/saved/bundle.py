@@ -22,6 +22,25 @@ def write_meta(encoding: Encoding, model_dir: Path) -> None:
     write_text(model_dir / META_FILE, json.dumps(encoding.as_json(), indent=2) + "\n")
 
 
+def check_faces(who: str, model: Encoding, data: Encoding, hint: str = "") -> None:
+    """A model runs on faces of the size and colour it was trained on: ``who`` (the model, or the
+    param that names it) is named if the prepared data holds others."""
+    if (model.image_size, model.color) != (data.image_size, data.color):
+        raise UserError(
+            f"{who} takes {model.image_size}x{model.image_size} {model.color} faces, the prepared "
+            f"data holds {data.image_size}x{data.image_size} {data.color} ones{hint}"
+        )
+
+
+def check_inputs(model_dir: Path, model: Encoding, data: Encoding, hint: str = "") -> None:
+    """The prepared data must hold the model's classes, in its order, and its kind of faces."""
+    if model.classes != data.classes:
+        raise UserError(
+            f"{model_dir}: model classes {model.classes} differ from the data's {data.classes}"
+        )
+    check_faces(f"{model_dir}: the model", model, data, hint)
+
+
 def missing(path: Path) -> UserError:
     return UserError(f"{path}: trained model not found (run `dvc repro` first)")
 

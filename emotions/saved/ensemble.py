@@ -125,8 +125,7 @@ def write_ensemble(
     predictors = [Predictor(folder) for folder in folders]  # each named if its files are unusable
     meta = predictors[0].meta
     _check_agree(folders, [predictor.meta for predictor in predictors])
-    if prepared.encoding != meta:
-        raise UserError(f"the prepared faces are {prepared.encoding}, but the models take {meta}")
+    bundle.check_inputs(folders[0], meta, prepared.encoding)
     named = {}
     for folder in folders:
         parts = networks(onnx.load(str(folder / bundle.ONNX_FILE)))

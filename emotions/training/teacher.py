@@ -11,6 +11,7 @@ import numpy as np
 
 from emotions.data.store import Prepared
 from emotions.errors import UserError
+from emotions.saved import bundle
 from emotions.saved.runtime import Predictor
 
 
@@ -21,14 +22,8 @@ def probabilities(teacher: Path, prepared: Prepared, rows: np.ndarray) -> np.nda
         predictor = Predictor(teacher)
     except UserError as err:
         raise UserError(f"train.teacher: {err}") from None
-    meta = prepared.encoding
     taught = predictor.meta
-    if (taught.image_size, taught.color) != (meta.image_size, meta.color):
-        raise UserError(
-            f"train.teacher: {teacher} takes {taught.image_size}x{taught.image_size} "
-            f"{taught.color} faces, the prepared data holds {meta.image_size}x{meta.image_size} "
-            f"{meta.color} ones"
-        )
+    bundle.check_faces(f"train.teacher: {teacher}", taught, prepared.encoding)
     missing = [name for name in prepared.all_classes if name not in taught.classes]
     if missing:
         raise UserError(
