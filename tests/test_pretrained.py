@@ -74,8 +74,9 @@ def test_the_card_describes_each_network_the_model_averages(name: str) -> None:
     folder = ROOT / "pretrained" / name
     sections = shipped_sections(card_of(name), folder)
     assert len(sections) == len(networks(onnx.load(str(folder / "model.onnx"))))
-    for recipe in sections:
-        assert (ROOT / "recipes" / f"{recipe}.yaml").is_file()
+    for text in sections.values():
+        recipe = re.search(r"recipe `(recipes/[\w.-]+\.yaml)`", text)
+        assert recipe and (ROOT / recipe.group(1)).is_file()
 
 
 def test_every_shipped_model_is_a_dvc_artifact() -> None:

@@ -91,7 +91,7 @@ def run_section(workspace: Path, recipe: str, command: str, log: str, shipped_va
     changes = dict(sorted(recipes.load(recipe, ROOT / "recipes").items()))
     recipe_params = yaml.safe_dump(changes, default_flow_style=None, width=96).strip()
     trained = logged(r"train: (.* images/s)", log)
-    seed = yaml.safe_load((workspace / "params.yaml").read_text())["train"]["seed"]
+    seed = seed_of(workspace)
     return f"""```bash
 {command}
 ```
@@ -108,34 +108,48 @@ Validation accuracy: {val["accuracy"]:.4f} at the last epoch (one view of each f
 """
 
 
-def ensemble_section(sections: dict[str, str], accuracy: list[float], earlier: str) -> str:
+def ensemble_section(sections: list[str], accuracy: list[float], earlier: str, where: Path) -> str:
     """How an ensemble of the new run and the networks shipped before was made: the validation
-    figures that chose it, then each network's own section (``sections``: by recipe)."""
-    each = ", ".join(f"`{r}` {a:.4f}" for r, a in zip(sections, accuracy, strict=False))
-    body = "\n".join(f"### `{recipe}`\n\n{text.strip()}\n" for recipe, text in sections.items())
+    figures that chose it, then each network's own section."""
+    labels = [label(section, where) for section in sections]
+    each = "; ".join(f"{name}: {a:.4f}" for name, a in zip(labels, accuracy, strict=False))
+    body = "\n".join(
+        f"### {name}\n\n{text.strip()}\n" for name, text in zip(labels, sections, strict=True)
+    )
     return f"""{len(sections)} networks in one file: their probabilities averaged, each network
 weighing the same, then calibrated by one temperature fitted on the validation part they share
 (`tools/ship.py --with-shipped`, `emotions/saved/ensemble.py`). Validation accuracy, test-time
-views averaged: {each}; the ensemble {accuracy[-1]:.4f}. The new run is the first; the others
+views averaged: {each}; the ensemble: {accuracy[-1]:.4f}. The new run is the first; the others
 were shipped before (commit `{earlier}`), their sections as that card gave them.
 
 {body}"""
 
 
+def label(section: str, where: Path) -> str:
+    """A network by its recipe and seed, as its training section names them."""
+    recipe = re.search(r"recipe `recipes/([\w.-]+)\.yaml`", section)
+    seed = re.search(r"\bSeed (\d+)", section)
+    if not recipe or not seed:
+        sys.exit(f"ship: {where}'s card has a training section that names no recipe or seed")
+    return network_label(recipe.group(1), int(seed.group(1)))
+
+
+def network_label(recipe: str, seed: int) -> str:
+    return f"`{recipe}`, seed {seed}"
+
+
+def seed_of(workspace: Path) -> int:
+    return int(yaml.safe_load((workspace / "params.yaml").read_text())["train"]["seed"])
+
+
 def shipped_sections(card_text: str, where: Path) -> dict[str, str]:
-    """The training section of a card, one entry per network, by recipe."""
+    """The training section of a card, one entry per network, by its label."""
     section = TRAINED.search(card_text)
     if not section:
         sys.exit(f"ship: {where}'s card has no training section")
     parts = re.split(r"^### .*\n\n", section.group(1), flags=re.M)
     runs = parts[1:] if len(parts) > 1 else parts
-    sections = {}
-    for run in runs:
-        recipe = re.search(r"recipe `recipes/([\w.-]+)\.yaml`", run)
-        if not recipe:
-            sys.exit(f"ship: {where}'s card has a training section that names no recipe")
-        sections[recipe.group(1)] = run
-    return sections
+    return {label(run, where): run for run in runs}
 
 
 def card(
@@ -268,8 +282,9 @@ def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str])
     if source_hash(workspace) not in earlier_card:
         sys.exit(f"ship: {target}'s card names other data than {workspace}'s dvc.lock")
     earlier_runs = shipped_sections(earlier_card, target)
-    if run[1] in earlier_runs:
-        sys.exit(f"ship: {target} already holds a network of recipe {run[1]}")
+    new_label = network_label(run[1], seed_of(workspace))
+    if new_label in earlier_runs:
+        sys.exit(f"ship: {target} already holds {new_label}")
     held = len(networks(onnx.load(str(target / "model.onnx"))))
     if held != len(earlier_runs):
         sys.exit(f"ship: {target}'s card describes {len(earlier_runs)} networks, its model {held}")
@@ -288,8 +303,8 @@ def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str])
     for name, value in accuracy.items():
         print(f"ship: validation accuracy {value:.4f} ({name}, {len(val)} faces)")
     figures = list(accuracy.values())
-    sections = {run[1]: run_section(*run, figures[0]), **earlier_runs}
-    return ensemble_section(sections, figures, commit), len(sections)
+    sections = [run_section(*run, figures[0]), *earlier_runs.values()]
+    return ensemble_section(sections, figures, commit, target), len(sections)
 
 
 if __name__ == "__main__":
