@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +117,15 @@ def ensemble_section(sections: list[str], accuracy: list[float], earlier: str, w
     body = "\n".join(
         f"### {name}\n\n{text.strip()}\n" for name, text in zip(labels, sections, strict=True)
     )
-    return f"""{len(sections)} networks in one file: their probabilities averaged, each network
-weighing the same, then calibrated by one temperature fitted on the validation part they share
-(`tools/ship.py --with-shipped`, `emotions/saved/ensemble.py`). Validation accuracy, test-time
-views averaged: {each}; the ensemble: {accuracy[-1]:.4f}. The new run is the first; the others
-were shipped before (commit `{earlier}`), their sections as that card gave them.
-
-{body}"""
+    intro = (
+        f"{len(sections)} networks in one file: their probabilities averaged, each network "
+        "weighing the same, then calibrated by one temperature fitted on the validation part they "
+        "share (`tools/ship.py --with-shipped`, `emotions/saved/ensemble.py`). Validation "
+        f"accuracy, test-time views averaged: {each}; the ensemble: {accuracy[-1]:.4f}. The new "
+        f"run is the first; the others were shipped before (commit `{earlier}`), their sections "
+        "as that card gave them."
+    )
+    return f"{textwrap.fill(intro, 100, break_on_hyphens=False)}\n\n{body}"
 
 
 def label(section: str, where: Path) -> str:
