@@ -26,16 +26,20 @@ def test_a_single_networks_section_is_one_network() -> None:
 
 
 def test_an_ensembles_section_reads_back_network_by_network() -> None:
-    sections = [run("best-crops", seed=43), run("best-crops"), run("best")]
-    how = ensemble_section(sections, [0.84, 0.83, 0.82, 0.85], "abc1234", WHERE)
+    sections = {
+        "`best-crops`, seed 43": run("best-crops", seed=43),
+        "`best-crops`, seed 42": run("best-crops"),
+        "`best`, seed 42": run("best"),
+    }
+    how = ensemble_section(sections, [0.84, 0.83, 0.82, 0.85], "abc1234")
     assert how.startswith("3 networks in one file")
     assert (
         "`best-crops`, seed 43: 0.8400; `best-crops`, seed 42: 0.8300; `best`, seed 42: 0.8200; "
         "the ensemble: 0.8500" in " ".join(how.split())
     )
     read = shipped_sections(card_with(how), WHERE)
-    assert list(read) == ["`best-crops`, seed 43", "`best-crops`, seed 42", "`best`, seed 42"]
-    assert [text.strip() for text in read.values()] == [text.strip() for text in sections]
+    assert list(read) == list(sections)
+    assert [text.strip() for text in read.values()] == [text.strip() for text in sections.values()]
 
 
 def test_a_card_that_cannot_be_read_is_named() -> None:

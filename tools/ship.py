@@ -109,14 +109,11 @@ Validation accuracy: {val["accuracy"]:.4f} at the last epoch (one view of each f
 """
 
 
-def ensemble_section(sections: list[str], accuracy: list[float], earlier: str, where: Path) -> str:
+def ensemble_section(sections: dict[str, str], accuracy: list[float], earlier: str) -> str:
     """How an ensemble of the new run and the networks shipped before was made: the validation
-    figures that chose it, then each network's own section."""
-    labels = [label(section, where) for section in sections]
-    each = "; ".join(f"{name}: {a:.4f}" for name, a in zip(labels, accuracy, strict=False))
-    body = "\n".join(
-        f"### {name}\n\n{text.strip()}\n" for name, text in zip(labels, sections, strict=True)
-    )
+    figures that chose it, then each network's own section (``sections``: by label)."""
+    each = "; ".join(f"{name}: {a:.4f}" for name, a in zip(sections, accuracy, strict=False))
+    body = "\n".join(f"### {name}\n\n{text.strip()}\n" for name, text in sections.items())
     intro = (
         f"{len(sections)} networks in one file: their probabilities averaged, each network "
         "weighing the same, then calibrated by one temperature fitted on the validation part they "
@@ -159,7 +156,6 @@ def card(
     name: str,
     workspace: Path,
     how: str,
-    count: int,
     log: str,
     test: dict[str, Any],
     test_path: str,
@@ -169,6 +165,7 @@ def card(
     calibration = test["calibration"]
     classes = ", ".join(meta["classes"])
     read = logged(r"prepare: (\d+) read", log)
+    count = len(networks(onnx.load(str(ROOT / "pretrained" / name / "model.onnx"))))
     what, reads, gives = (
         ("a CNN", "reads", "gives") if count == 1 else (f"{count} CNNs, averaged,", "read", "give")
     )
@@ -259,9 +256,8 @@ def main() -> None:
     target = ROOT / "pretrained" / args.name
     log = args.log.read_text()
     run = args.workspace, args.recipe, args.command, log
-    count = 1
     if args.with_shipped:
-        how, count = with_shipped(target, args.workspace, run)
+        how = with_shipped(target, args.workspace, run)
     else:
         target.mkdir(parents=True, exist_ok=True)
         for file in SHIPPED:
@@ -272,14 +268,14 @@ def main() -> None:
         target, args.data / "PublicTest", params.load(params.DataParams)
     ).metrics
     test_path = "../shared/data/fer2013/PublicTest"
-    text = card(args.name, args.workspace, how, count, log, test, test_path)
+    text = card(args.name, args.workspace, how, log, test, test_path)
     (target / "MODEL_CARD.md").write_text(text, encoding="utf-8")
     print(f"ship: {target}: accuracy {test['accuracy']:.4f}, macro-F1 {test['macro_f1']:.4f}")
 
 
-def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> tuple[str, int]:
+def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> str:
     """The workspace's model and the networks shipped in ``target`` averaged into ``target``; the
-    card's training section for all, and their number. The earlier networks must have trained on
+    card's training section for all. The earlier networks must have trained on
     the same data (its card's DVC hash) and so, by the same split params, on the same split."""
     earlier_card = (target / "MODEL_CARD.md").read_text(encoding="utf-8")
     if source_hash(workspace) not in earlier_card:
@@ -306,8 +302,8 @@ def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str])
     for name, value in accuracy.items():
         print(f"ship: validation accuracy {value:.4f} ({name}, {len(val)} faces)")
     figures = list(accuracy.values())
-    sections = [run_section(*run, figures[0]), *earlier_runs.values()]
-    return ensemble_section(sections, figures, commit, target), len(sections)
+    sections = {new_label: run_section(*run, figures[0]), **earlier_runs}
+    return ensemble_section(sections, figures, commit)
 
 
 if __name__ == "__main__":

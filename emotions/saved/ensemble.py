@@ -91,8 +91,8 @@ def averaged(members: Sequence[onnx.ModelProto], temperature: float) -> onnx.Mod
     }
     initializers.extend(numpy_helper.from_array(np.array(v), k) for k, v in constants.items())
     nodes += [
-        helper.make_node("Sum", outputs, ["ensemble/sum"]),
-        helper.make_node("Mul", ["ensemble/sum", "ensemble/share"], ["ensemble/mean"]),
+        helper.make_node("Sum", outputs, [SUM]),
+        helper.make_node("Mul", [SUM, "ensemble/share"], ["ensemble/mean"]),
         helper.make_node("Max", ["ensemble/mean", "ensemble/floor"], ["ensemble/floored"]),
         helper.make_node("Log", ["ensemble/floored"], ["ensemble/log"]),
         helper.make_node("Mul", ["ensemble/log", "ensemble/inverse_temperature"], ["ensemble/z"]),
