@@ -1,13 +1,17 @@
 """tools/ship.py's cards: the training section of a card it wrote is read back network by network,
-so that the next network shipped beside them carries every earlier one's section over."""
+so that the next network shipped beside them carries every earlier one's section over; a network
+that cannot join the shipped ones is refused before anything in ``pretrained/`` is written."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import onnx
 import pytest
+import yaml
+from onnx import TensorProto, helper
 
-from tools.ship import ensemble_section, shipped_sections
+from tools.ship import ensemble_section, shipped_sections, with_shipped
 
 WHERE = Path("pretrained/x")
 
@@ -47,3 +51,56 @@ def test_a_card_that_cannot_be_read_is_named() -> None:
         shipped_sections("# x\n\n## Test metrics\n", WHERE)
     with pytest.raises(SystemExit, match="a training section that names no recipe or seed"):
         shipped_sections(card_with("trained somehow, Seed 42\n"), WHERE)
+
+
+def shipped_pair(tmp_path: Path, card_runs: dict[str, str]) -> tuple[Path, Path]:
+    """A workspace whose lock names the data the card names, and a target holding one network (a
+    softmax alone) under a card of ``card_runs``."""
+    workspace, target = tmp_path / "ws", tmp_path / "pretrained" / "x"
+    workspace.mkdir()
+    target.mkdir(parents=True)
+    lock = {"stages": {"prepare": {"deps": [{"path": "faces", "md5": "abc.dir", "nfiles": 3}]}}}
+    (workspace / "dvc.lock").write_text(yaml.safe_dump(lock))
+    (workspace / "params.yaml").write_text(yaml.safe_dump({"train": {"seed": 42}}))
+    how = ensemble_section(card_runs, [0.5] * (len(card_runs) + 1), "abc1234")
+    text = card_with(how).replace("# x\n", "# x\n\nData: abc.dir (3 files)\n")
+    (target / "MODEL_CARD.md").write_text(text)
+    node = helper.make_node("Softmax", ["faces"], ["probabilities"], axis=-1)
+    graph = helper.make_graph(
+        [node],
+        "one",
+        [helper.make_tensor_value_info("faces", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])],
+    )
+    onnx.save(helper.make_model(graph), str(target / "model.onnx"))
+    return workspace, target
+
+
+def unchanged(target: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(target.iterdir())}
+
+
+def test_a_network_already_shipped_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    runs = {"`best`, seed 42": run("best"), "`best-crops`, seed 42": run("best-crops")}
+    workspace, target = shipped_pair(tmp_path, runs)
+    before = unchanged(target)
+    with pytest.raises(SystemExit, match="already holds `best-crops`, seed 42"):
+        with_shipped(target, workspace, (workspace, "best-crops", "python ...", "log"))
+    assert unchanged(target) == before
+
+
+def test_a_card_and_model_that_count_networks_differently_are_refused(tmp_path: Path) -> None:
+    runs = {"`best`, seed 42": run("best"), "`best-crops`, seed 42": run("best-crops")}
+    workspace, target = shipped_pair(tmp_path, runs)
+    before = unchanged(target)
+    with pytest.raises(SystemExit, match="card describes 2 networks, its model 1"):
+        with_shipped(target, workspace, (workspace, "seven", "python ...", "log"))
+    assert unchanged(target) == before
+
+
+def test_a_card_of_other_data_is_refused(tmp_path: Path) -> None:
+    workspace, target = shipped_pair(tmp_path, {"`best`, seed 42": run("best")})
+    lock = {"stages": {"prepare": {"deps": [{"path": "faces", "md5": "def.dir", "nfiles": 3}]}}}
+    (workspace / "dvc.lock").write_text(yaml.safe_dump(lock))
+    with pytest.raises(SystemExit, match="card names other data than"):
+        with_shipped(target, workspace, (workspace, "seven", "python ...", "log"))
