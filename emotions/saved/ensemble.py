@@ -126,15 +126,18 @@ def write_ensemble(
     meta = predictors[0].meta
     _check_agree(folders, [predictor.meta for predictor in predictors])
     bundle.check_inputs(folders[0], meta, prepared.encoding)
-    named = {}
-    for folder in folders:
+    named: dict[str, onnx.ModelProto] = {}
+    answers = []
+    for folder, predictor in zip(folders, predictors, strict=True):
         parts = networks(onnx.load(str(folder / bundle.ONNX_FILE)))
+        if len(parts) == 1:  # the member is one network, already loaded
+            named[str(folder)] = parts[0]
+            answers.append(predictor.stored(prepared.faces, rows))
+            continue
         for index, part in enumerate(parts, 1):
-            named[
-                f"{folder}, network {index} of {len(parts)}" if len(parts) > 1 else str(folder)
-            ] = part
+            named[f"{folder}, network {index} of {len(parts)}"] = part
+            answers.append(_answers(part, meta, prepared, rows))
     labels = prepared.labels[rows]
-    answers = [_answers(part, meta, prepared, rows) for part in named.values()]
     mean = np.mean(answers, axis=0)
     fit = fit_temperature(mean, labels)
     temperature = 1.0 if fit.at_limit else fit.temperature  # as a single model's calibration does
@@ -153,7 +156,8 @@ def write_ensemble(
 def _answers(
     network: onnx.ModelProto, meta: Encoding, prepared: Prepared, rows: np.ndarray
 ) -> np.ndarray:
-    """One network's probabilities for the prepared faces ``rows``, run as a saved model is."""
+    """One network of an ensemble: its probabilities for the prepared faces ``rows``, run as a saved
+    model is."""
     with tempfile.TemporaryDirectory() as tmp:
         onnx.save(network, str(Path(tmp) / bundle.ONNX_FILE))
         bundle.write_meta(meta, Path(tmp))
