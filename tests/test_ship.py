@@ -80,21 +80,21 @@ def unchanged(target: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(target.iterdir())}
 
 
-def test_a_network_already_shipped_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("recipe", "refusal"),
+    [
+        ("best-crops", "already holds `best-crops`, seed 42"),  # the card's second network
+        ("seven", "card describes 2 networks, its model 1"),  # the model is one network
+    ],
+)
+def test_a_network_that_cannot_join_is_refused_before_anything_is_written(
+    tmp_path: Path, recipe: str, refusal: str
+) -> None:
     runs = {"`best`, seed 42": run("best"), "`best-crops`, seed 42": run("best-crops")}
     workspace, target = shipped_pair(tmp_path, runs)
     before = unchanged(target)
-    with pytest.raises(SystemExit, match="already holds `best-crops`, seed 42"):
-        with_shipped(target, workspace, (workspace, "best-crops", "python ...", "log"))
-    assert unchanged(target) == before
-
-
-def test_a_card_and_model_that_count_networks_differently_are_refused(tmp_path: Path) -> None:
-    runs = {"`best`, seed 42": run("best"), "`best-crops`, seed 42": run("best-crops")}
-    workspace, target = shipped_pair(tmp_path, runs)
-    before = unchanged(target)
-    with pytest.raises(SystemExit, match="card describes 2 networks, its model 1"):
-        with_shipped(target, workspace, (workspace, "seven", "python ...", "log"))
+    with pytest.raises(SystemExit, match=refusal):
+        with_shipped(target, workspace, (workspace, recipe, "python ...", "log"))
     assert unchanged(target) == before
 
 
