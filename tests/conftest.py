@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     import keras
 
 ROOT = Path(__file__).resolve().parent.parent
+# Test processes run side by side (pytest.ini: pytest-xdist) and start stages of their own: on a GPU
+# each TensorFlow process takes memory as it needs it instead of all of it at once.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 # What the tests' small params change from the defaults (emotions.config): tiny images and networks.
 TINY_CHANGES: dict[str, object] = {
