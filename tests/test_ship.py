@@ -53,13 +53,15 @@ def test_a_card_that_cannot_be_read_is_named() -> None:
         shipped_sections(card_with("trained somehow, Seed 42\n"), WHERE)
 
 
-def shipped_pair(tmp_path: Path, card_runs: dict[str, str]) -> tuple[Path, Path]:
-    """A workspace whose lock names the data the card names, and a target holding one network (a
-    softmax alone) under a card of ``card_runs``."""
+def shipped_pair(
+    tmp_path: Path, card_runs: dict[str, str], data: str = "abc.dir"
+) -> tuple[Path, Path]:
+    """A workspace whose lock names the data ``data``, and a target holding one network (a softmax
+    alone) under a card of ``card_runs`` that names the data ``abc.dir``."""
     workspace, target = tmp_path / "ws", tmp_path / "pretrained" / "x"
     workspace.mkdir()
     target.mkdir(parents=True)
-    lock = {"stages": {"prepare": {"deps": [{"path": "faces", "md5": "abc.dir", "nfiles": 3}]}}}
+    lock = {"stages": {"prepare": {"deps": [{"path": "faces", "md5": data, "nfiles": 3}]}}}
     (workspace / "dvc.lock").write_text(yaml.safe_dump(lock))
     (workspace / "params.yaml").write_text(yaml.safe_dump({"train": {"seed": 42}}))
     how = ensemble_section(card_runs, [0.5] * (len(card_runs) + 1), "abc1234")
@@ -99,8 +101,6 @@ def test_a_network_that_cannot_join_is_refused_before_anything_is_written(
 
 
 def test_a_card_of_other_data_is_refused(tmp_path: Path) -> None:
-    workspace, target = shipped_pair(tmp_path, {"`best`, seed 42": run("best")})
-    lock = {"stages": {"prepare": {"deps": [{"path": "faces", "md5": "def.dir", "nfiles": 3}]}}}
-    (workspace / "dvc.lock").write_text(yaml.safe_dump(lock))
+    workspace, target = shipped_pair(tmp_path, {"`best`, seed 42": run("best")}, data="def.dir")
     with pytest.raises(SystemExit, match="card names other data than"):
         with_shipped(target, workspace, (workspace, "seven", "python ...", "log"))

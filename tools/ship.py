@@ -275,8 +275,8 @@ def main() -> None:
 
 def with_shipped(target: Path, workspace: Path, run: tuple[Path, str, str, str]) -> str:
     """The workspace's model and the networks shipped in ``target`` averaged into ``target``; the
-    card's training section for all. The earlier networks must have trained on
-    the same data (its card's DVC hash) and so, by the same split params, on the same split."""
+    card's training section for all. The earlier networks must have trained on the same data (its
+    card's DVC hash) and so, by the same split params, on the same split."""
     earlier_card = (target / "MODEL_CARD.md").read_text(encoding="utf-8")
     if source_hash(workspace) not in earlier_card:
         sys.exit(f"ship: {target}'s card names other data than {workspace}'s dvc.lock")
